@@ -1,0 +1,4 @@
+/* goc/debug.h - (being written). */
+#ifndef GOC_DEBUG_H
+#define GOC_DEBUG_H
+#endif

@@ -1,0 +1,85 @@
+/* goc/runtime.h - starting the runtime and spawning goroutines.
+ *
+ * A goroutine is a function running on its own small stack, multiplexed with
+ * others onto a few worker threads (GOC_PROCS, default: the number of CPUs).
+ * Goroutines are cheap (a few hundred ns, a few KiB) and park instead of
+ * blocking their thread when they wait on a channel, timer, lock or fd.
+ *
+ * Every function here (and in the rest of goc) may also be called from a
+ * thread goc did not start, and from a plain main() that never called
+ * goc_main: the runtime starts on first use, and a wait there blocks that
+ * OS thread (on a futex) instead of parking a goroutine.
+ */
+#ifndef GOC_RUNTIME_H
+#define GOC_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start the runtime, run fn(argc, argv) as the main goroutine and return its
+ * result once it returns. Workers are then stopped and the runtime's memory
+ * freed; goroutines still alive are abandoned (like Go, where returning from
+ * main ends them); with GOC_DEBUG=leaks they are listed on stderr first.
+ * Returns GOC_EBUSY if the runtime is already running goc_main. */
+int goc_main(int (*fn)(int argc, char **argv), int argc, char **argv);
+
+/* Spawn fn(arg) as a new goroutine. Returns 0, GOC_EINVAL for a NULL fn, or
+ * GOC_ENOMEM; never aborts. The caller keeps ownership of *arg: it must stay
+ * valid for as long as the goroutine uses it (see goc_go_copy). The macro
+ * form records the creation site for dumps and leak reports. */
+int goc_go(void (*fn)(void *arg), void *arg);
+
+/* Spawn fn(copy) where copy is a private copy of size bytes at arg, owned and
+ * freed by the runtime when the goroutine ends: confinement by copying, so a
+ * loop variable or a dying stack frame can be passed safely. size may be 0
+ * (fn then gets NULL). Errors as goc_go. */
+int goc_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
+
+/* Options for goc_go_with. Zero-initialise, then set what you need. */
+typedef struct goc_go_attr {
+	size_t stack_size;  /* usable stack bytes; 0: the default (GOC_STACK_SIZE
+	                       env, else 256 KiB). Rounded up to pages; between
+	                       16 KiB and 1 GiB or GOC_EINVAL. */
+	const char *name;   /* optional label shown in dumps (not copied) */
+} goc_go_attr;
+
+/* Spawn with options; copies size bytes of arg as goc_go_copy does when
+ * size > 0, else passes arg itself. attr may be NULL. */
+int goc_go_with(const goc_go_attr *attr, void (*fn)(void *arg), const void *arg, size_t size);
+
+/* Let other goroutines run; the caller stays runnable. On a foreign thread it
+ * yields the OS thread (sched_yield). */
+void goc_yield(void);
+
+/* Set the number of worker threads running goroutines when n > 0 (before or
+ * after start); returns the previous number. n <= 0 only queries. */
+int goc_procs(int n);
+
+/* Wire the calling goroutine to the OS thread it is running on until
+ * goc_unlock_thread: no other goroutine runs on that thread meanwhile, and
+ * this one only runs there (for libraries with thread-local state). Calls
+ * nest. GOC_EPERM outside a goroutine / when not locked. */
+int goc_lock_thread(void);
+int goc_unlock_thread(void);
+
+/* The calling goroutine's id (1 is the first goroutine), 0 on a foreign
+ * thread. Ids are never reused. */
+uint64_t goc_id(void);
+
+/* Source-site recording: the function forms stay callable as (goc_go)(...). */
+int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size,
+               bool copy, const char *file, int line, const char *func);
+#define goc_go(fn, arg) goc__go_at(NULL, (fn), (arg), 0, false, __FILE__, __LINE__, __func__)
+#define goc_go_copy(fn, arg, size) goc__go_at(NULL, (fn), (arg), (size), true, __FILE__, __LINE__, __func__)
+#define goc_go_with(attr, fn, arg, size) \
+	goc__go_at((attr), (fn), (arg), (size), (size) > 0, __FILE__, __LINE__, __func__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

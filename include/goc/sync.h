@@ -1,0 +1,4 @@
+/* goc/sync.h - (being written). */
+#ifndef GOC_SYNC_H
+#define GOC_SYNC_H
+#endif
