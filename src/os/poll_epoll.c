@@ -1,0 +1,108 @@
+/* poll_epoll.c - goc__os_poll_* on Linux epoll (see poll.h).
+ * An eventfd registered with a NULL pollable is the interrupt: writing it
+ * wakes the blocked poller; the poller drains it. */
+#include "poll.h"
+#include "../internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static int epfd = -1;
+static int evfd = -1;
+static _Atomic uint32_t interrupt_pending;
+
+int goc__os_poll_init(void)
+{
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -errno;
+	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (evfd < 0) {
+		int e = -errno;
+		close(epfd);
+		epfd = -1;
+		return e;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void goc__os_poll_close(void)
+{
+	if (evfd >= 0)
+		close(evfd);
+	if (epfd >= 0)
+		close(epfd);
+	epfd = evfd = -1;
+	atomic_store(&interrupt_pending, 0);
+}
+
+int goc__os_poll_add(int fd, goc__pollable *p)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = p};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int goc__os_poll_del(int fd)
+{
+	struct epoll_event ev = {0};
+	return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+}
+
+int goc__os_poll_wait(int64_t deadline)
+{
+	int timeout_ms;
+	if (deadline == 0) {
+		timeout_ms = 0;
+	} else if (deadline == INT64_MAX) {
+		timeout_ms = -1;
+	} else {
+		int64_t d = deadline - goc__nanotime();
+		if (d <= 0)
+			timeout_ms = 0;
+		else if (d < 1000000)
+			timeout_ms = 1; /* round up: never wake before the deadline */
+		else if (d > (int64_t)1000 * 1000000 * 3600)
+			timeout_ms = 3600 * 1000;
+		else
+			timeout_ms = (int)((d + 999999) / 1000000);
+	}
+	struct epoll_event evs[128];
+	int n = epoll_wait(epfd, evs, 128, timeout_ms);
+	int fired = 0;
+	for (int i = 0; i < n; i++) {
+		goc__pollable *p = evs[i].data.ptr;
+		if (!p) {
+			uint64_t v;
+			(void)!read(evfd, &v, sizeof v);
+			atomic_store_explicit(&interrupt_pending, 0, memory_order_release);
+			continue;
+		}
+		uint32_t e = 0, x = evs[i].events;
+		if (x & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			e |= GOC__POLL_IN;
+		if (x & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+			e |= GOC__POLL_OUT;
+		if (x & EPOLLERR)
+			e |= GOC__POLL_ERR;
+		if (x & (EPOLLHUP | EPOLLRDHUP))
+			e |= GOC__POLL_HUP;
+		p->ready(p, e);
+		fired++;
+	}
+	return fired;
+}
+
+void goc__os_poll_interrupt(void)
+{
+	/* Coalesce: one pending write is enough to wake the poller. */
+	if (atomic_exchange_explicit(&interrupt_pending, 1, memory_order_acq_rel) == 0) {
+		uint64_t one = 1;
+		(void)!write(evfd, &one, sizeof one);
+	}
+}

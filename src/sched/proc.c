@@ -1,0 +1,797 @@
+/* proc.c - the scheduler: goroutines (G) run by OS threads (M) holding a
+ * processor (P), after Go's proc.go.
+ *
+ * G  a goroutine: its context, stack (bound when it first runs), status,
+ *    wait state and debug record. G structs are never freed while the
+ *    runtime lives (dumps walk allgs), only recycled through free lists.
+ * P  what an M needs to run Gs: a local run queue (runq.c) and runnext, a
+ *    timer heap (timer.c), caches of free Gs and stacks. There are nprocs
+ *    Ps (GOC_PROCS); an M runs Gs only while it holds one.
+ * M  a worker thread. Its own stack is the scheduling context g0: a G gives
+ *    up its M by switching to g0 (park, yield, exit), and g0 then finishes
+ *    the job the G could not do on its own stack (releasing the lock the
+ *    park protects, freeing the finished G's stack) and picks the next G.
+ *
+ * Finding work (find_runnable): own timers, runnext, local queue, the global
+ * queue (first, one time in 61, so it is never starved), ready fds, then
+ * stealing half of another P's queue. An M that finds nothing gives its P
+ * back and sleeps: one such M at a time blocks in the poller (epoll) until
+ * the next timer or fd event; the others sleep on their futex.
+ *
+ * Waking (wakep): making a G runnable while some P is idle and no M is
+ * "spinning" (looking for work) hands an idle P to an idle M. Lost wake-ups
+ * are prevented as in Go: a spinning M that gives up decrements nmspinning
+ * and then re-checks every run queue (seq_cst on both sides), so either the
+ * readier sees no spinner and wakes someone, or the spinner sees the work.
+ *
+ * Lock order: timer heap locks -> sched.lock -> glock. Run queues are
+ * lock-free; the global queue and idle lists are under sched.lock. */
+#include "sched.h"
+#include "../os/poll.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+goc__sched goc__s;
+static __thread goc__m *tls_m;
+
+/* Not inlined and not cached: a goroutine may resume on another thread. */
+GOC__NOINLINE goc__m *goc__getm(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return tls_m;
+}
+
+GOC__NOINLINE void goc__setm(goc__m *m)
+{
+	tls_m = m;
+}
+
+goc__g *goc__current(void)
+{
+	goc__m *m = goc__getm();
+	if (m && m->curg)
+		return m->curg;
+	return goc__thread_g();
+}
+
+goc__g_wait *goc__g_waitp(goc__g *g) { return &g->wait; }
+bool goc__g_is_thread(const goc__g *g) { return g->is_thread; }
+uint64_t goc__g_id(const goc__g *g) { return g->is_thread ? 0 : g->id; }
+
+uint64_t goc_id(void)
+{
+	goc__m *m = goc__getm();
+	return m && m->curg ? m->curg->id : 0;
+}
+
+void goc__wait_prepare(void)
+{
+	goc__g *g = goc__current();
+	atomic_store_explicit(&g->wait.claim, GOC__WAKE_NONE, memory_order_relaxed);
+	g->wait.param = NULL;
+	if (g->is_thread)
+		atomic_store_explicit(&g->thread_wake, 0, memory_order_relaxed);
+}
+
+static int64_t coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- G allocation ------------------------------------------------------ */
+
+static goc__g *g_alloc(goc__p *p)
+{
+	goc__g *g = NULL;
+	if (p && p->gfree) {
+		g = p->gfree;
+		p->gfree = g->schedlink;
+		p->ngfree--;
+		return g;
+	}
+	goc__lock_acquire(&goc__s.glock);
+	if (goc__s.gfree) {
+		g = goc__s.gfree;
+		goc__s.gfree = g->schedlink;
+		goc__s.ngfree--;
+	}
+	goc__lock_release(&goc__s.glock);
+	if (g)
+		return g;
+	g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->park_timer.index = -1;
+	goc__lock_acquire(&goc__s.glock);
+	g->allnext = goc__s.allgs;
+	goc__s.allgs = g;
+	goc__lock_release(&goc__s.glock);
+	return g;
+}
+
+/* Recycle a finished G's struct; its stack went to the cache already. */
+static void g_recycle(goc__p *p, goc__g *g)
+{
+	atomic_store_explicit(&g->status, G_IDLE, memory_order_relaxed);
+	if (p && p->ngfree < GFREE_MAX) {
+		g->schedlink = p->gfree;
+		p->gfree = g;
+		p->ngfree++;
+		return;
+	}
+	goc__lock_acquire(&goc__s.glock);
+	g->schedlink = goc__s.gfree;
+	goc__s.gfree = g;
+	goc__s.ngfree++;
+	goc__lock_release(&goc__s.glock);
+}
+
+static void stack_put(goc__p *p, goc__stack *s)
+{
+	if (p && s->size == goc__stack_default_size()) {
+		if (p->nstack == STACK_CACHE) {
+			/* Cache full: give the older half back to the stack pool. */
+			for (int i = 0; i < STACK_CACHE / 2; i++)
+				goc__stack_free(&p->stackcache[i]);
+			memmove(p->stackcache, p->stackcache + STACK_CACHE / 2,
+			        sizeof(goc__stack) * (STACK_CACHE / 2));
+			p->nstack = STACK_CACHE / 2;
+		}
+		p->stackcache[p->nstack++] = *s;
+	} else {
+		goc__stack_free(s);
+	}
+	s->lo = NULL;
+}
+
+static int stack_get(goc__p *p, goc__stack *s, size_t size)
+{
+	if (p && (size == 0 || size == goc__stack_default_size()) && p->nstack > 0) {
+		*s = p->stackcache[--p->nstack];
+		return 0;
+	}
+	return goc__stack_alloc(s, size);
+}
+
+static uint64_t goid_new(goc__p *p)
+{
+	if (p) {
+		if (p->goid_next == p->goid_end) {
+			p->goid_next = atomic_fetch_add_explicit(&goc__s.goid_gen, 16, memory_order_relaxed) + 1;
+			p->goid_end = p->goid_next + 16;
+		}
+		return p->goid_next++;
+	}
+	return atomic_fetch_add_explicit(&goc__s.goid_gen, 1, memory_order_relaxed) + 1;
+}
+
+static void counter_add(_Atomic int64_t *c, int64_t d)
+{
+	/* Owner-written per-P counter: a plain read-modify-write suffices. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d, memory_order_relaxed);
+}
+
+/* ---- spawn ------------------------------------------------------------- */
+
+static _Noreturn void goexit(void);
+
+static void g_entry(void *arg)
+{
+	goc__g *g = arg;
+	goc__san_g_started(goc__getm(), g);
+	g->fn(g->arg);
+	goexit();
+}
+
+int (goc_go)(void (*fn)(void *), void *arg)
+{
+	return goc__go_at(NULL, fn, arg, 0, false, NULL, 0, NULL);
+}
+
+int (goc_go_copy)(void (*fn)(void *), const void *arg, size_t size)
+{
+	return goc__go_at(NULL, fn, arg, size, true, NULL, 0, NULL);
+}
+
+int (goc_go_with)(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size)
+{
+	return goc__go_at(attr, fn, arg, size, size > 0, NULL, 0, NULL);
+}
+
+int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size, bool copy,
+               const char *file, int line, const char *func)
+{
+	if (!fn || (copy && size > 0 && !arg))
+		return GOC_EINVAL;
+	size_t ssize = attr ? attr->stack_size : 0;
+	if (ssize && (ssize < 16 * 1024 || ssize > ((size_t)1 << 30)))
+		return GOC_EINVAL;
+	int rc = goc__runtime_ensure();
+	if (rc)
+		return rc;
+	goc__m *m = goc__getm();
+	goc__p *p = m ? m->p : NULL;
+	goc__g *g = g_alloc(p);
+	if (!g)
+		return GOC_ENOMEM;
+	g->copy_kind = 0;
+	if (copy) {
+		if (size == 0) {
+			arg = NULL;
+		} else if (size <= G_INLINE_ARG) {
+			memcpy(g->argbuf, arg, size);
+			arg = g->argbuf;
+			g->copy_kind = 1;
+		} else {
+			void *c = malloc(size);
+			if (!c) {
+				g_recycle(p, g);
+				return GOC_ENOMEM;
+			}
+			memcpy(c, arg, size);
+			arg = c;
+			g->copy_kind = 2;
+		}
+	}
+	g->fn = fn;
+	g->arg = (void *)arg;
+	g->stack_size = ssize;
+	g->id = goid_new(p);
+	g->file = file;
+	g->line = line;
+	g->func = func;
+	g->name = attr ? attr->name : NULL;
+	goc__g *parent = m ? m->curg : NULL;
+	g->parent_id = parent ? parent->id : 0;
+	g->created_at = coarse_now();
+	g->lockedm = NULL;
+	g->lock_depth = 0;
+	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
+	goc__san_g_create(g);
+	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	if (p) {
+		counter_add(&p->ncreated, 1);
+		goc__runq_put(p, g, true);
+	} else {
+		atomic_fetch_add_explicit(&goc__s.ngcreated, 1, memory_order_relaxed);
+		goc__globrunq_put(g);
+	}
+	if (atomic_load(&goc__s.npidle) > 0 && atomic_load(&goc__s.nmspinning) == 0)
+		goc__wakep();
+	return 0;
+}
+
+static _Noreturn void goexit(void)
+{
+	goc__m *m = goc__getm();
+	goc__g *g = m->curg;
+	m->dead = g;
+	goc__switch_to_g0_exit(m, g);
+	__builtin_unreachable();
+}
+
+/* ---- park / ready / yield --------------------------------------------- */
+
+static void park_timeout(goc__timer *t, int64_t now)
+{
+	goc__g *g = t->arg;
+	uint32_t none = GOC__WAKE_NONE;
+	if (atomic_compare_exchange_strong_explicit(&g->wait.claim, &none, GOC__WAKE_TIMEOUT,
+	                                            memory_order_acq_rel, memory_order_acquire))
+		goc__ready(g);
+}
+
+int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int64_t deadline)
+{
+	goc__m *m = goc__getm();
+	goc__g *g = m ? m->curg : NULL;
+	if (!g || g->in_blocking) {
+		if (!g)
+			g = goc__thread_g();
+		atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
+		g->wait_obj = obj;
+		g->wait_since = coarse_now();
+		int r = goc__thread_park(g, unlock, arg, deadline);
+		atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
+		return r;
+	}
+	if (m->lockedg == NULL && g->lockedm == NULL && m->p == NULL)
+		goc__panic("sched: park of a goroutine that holds no P");
+	g->unlock_fn = unlock;
+	g->unlock_arg = arg;
+	g->park_deadline = deadline;
+	atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
+	g->wait_obj = obj;
+	g->wait_since = coarse_now();
+	m->parked = g;
+	goc__switch_to_g0(m, g);
+	/* Resumed (maybe on another M). If g0 was still arming our deadline
+	 * timer when a waker readied us, let it finish before we stop it. */
+	if (deadline != GOC__NO_DEADLINE) {
+		while (atomic_load_explicit(&g->park_arming, memory_order_acquire))
+			sched_yield();
+		goc__timer_stop(&g->park_timer);
+	}
+	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
+	return (int)atomic_load_explicit(&g->wait.claim, memory_order_acquire);
+}
+
+void goc__ready(goc__g *g)
+{
+	if (g->is_thread || g->in_blocking) {
+		goc__thread_ready(g);
+		return;
+	}
+	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	goc__m *m = goc__getm();
+	if (m && m->p && !m->is_poller)
+		goc__runq_put(m->p, g, true);
+	else
+		goc__globrunq_put(g);
+	if (atomic_load(&goc__s.npidle) > 0 && atomic_load(&goc__s.nmspinning) == 0)
+		goc__wakep();
+}
+
+void goc_yield(void)
+{
+	goc__m *m = goc__getm();
+	goc__g *g = m ? m->curg : NULL;
+	if (!g) {
+		sched_yield();
+		return;
+	}
+	m->yielded = g;
+	goc__switch_to_g0(m, g);
+}
+
+/* ---- M/P handoff ------------------------------------------------------- */
+
+goc__p *goc__pidle_get_locked(void)
+{
+	goc__p *p = goc__s.pidle;
+	if (p) {
+		goc__s.pidle = p->link;
+		atomic_fetch_sub(&goc__s.npidle, 1);
+	}
+	return p;
+}
+
+void goc__pidle_put_locked(goc__p *p)
+{
+	atomic_store_explicit(&p->status, P_IDLE, memory_order_relaxed);
+	p->m = NULL;
+	p->link = goc__s.pidle;
+	goc__s.pidle = p;
+	atomic_fetch_add(&goc__s.npidle, 1);
+}
+
+void goc__acquirep(goc__m *m, goc__p *p)
+{
+	m->p = p;
+	p->m = m;
+	atomic_store_explicit(&p->status, P_RUNNING, memory_order_relaxed);
+}
+
+/* Start a new M that begins with P p (spinning if asked). */
+void goc__startm(goc__p *p, bool spinning)
+{
+	goc__lock_acquire(&goc__s.lock);
+	goc__m *m = goc__s.midle;
+	if (m) {
+		goc__s.midle = m->link;
+		goc__s.nmidle--;
+	}
+	goc__lock_release(&goc__s.lock);
+	if (!m) {
+		m = goc__m_new();
+		if (!m) {
+			/* No thread: give the P back; running Ms will find the work. */
+			goc__lock_acquire(&goc__s.lock);
+			goc__pidle_put_locked(p);
+			goc__lock_release(&goc__s.lock);
+			if (spinning)
+				atomic_fetch_sub(&goc__s.nmspinning, 1);
+			return;
+		}
+	}
+	goc__sysmon_wake();
+	m->spinning = spinning;
+	m->nextp = p;
+	atomic_store_explicit(&m->park, 1, memory_order_release);
+	goc__futex_wake(&m->park, 1);
+}
+
+void goc__wakep(void)
+{
+	if (atomic_load(&goc__s.npidle) == 0)
+		return;
+	int32_t zero = 0;
+	if (!atomic_compare_exchange_strong(&goc__s.nmspinning, &zero, 1))
+		return;
+	goc__lock_acquire(&goc__s.lock);
+	goc__p *p = goc__pidle_get_locked();
+	goc__lock_release(&goc__s.lock);
+	if (!p) {
+		atomic_fetch_sub(&goc__s.nmspinning, 1);
+		return;
+	}
+	goc__startm(p, true);
+}
+
+/* Hand p to some M because this M cannot use it (blocking call, locked G):
+ * start an M if there is work, else make p idle. */
+void goc__handoffp(goc__p *p)
+{
+	if (!goc__runq_empty(p) || atomic_load(&goc__s.runq_size) > 0 ||
+	    atomic_load_explicit(&p->timers.next, memory_order_relaxed) != INT64_MAX) {
+		goc__startm(p, false);
+		return;
+	}
+	if (atomic_load(&goc__s.nmspinning) == 0 && atomic_load(&goc__s.npidle) == 0) {
+		int32_t zero = 0;
+		if (atomic_compare_exchange_strong(&goc__s.nmspinning, &zero, 1)) {
+			goc__startm(p, true);
+			return;
+		}
+	}
+	goc__lock_acquire(&goc__s.lock);
+	goc__pidle_put_locked(p);
+	goc__lock_release(&goc__s.lock);
+}
+
+/* Sleep this M (no P) until startm hands it one. */
+static void stopm(goc__m *m)
+{
+	goc__lock_acquire(&goc__s.lock);
+	m->link = goc__s.midle;
+	goc__s.midle = m;
+	goc__s.nmidle++;
+	goc__check_deadlock(); /* sched.lock held */
+	goc__lock_release(&goc__s.lock);
+	while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
+		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
+	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
+	goc__p *p = m->nextp;
+	m->nextp = NULL;
+	if (p)
+		goc__acquirep(m, p);
+}
+
+/* Leaving the spinning state with work in hand: make sure another M looks
+ * for the rest, if there may be more. */
+static void reset_spinning(goc__m *m)
+{
+	m->spinning = false;
+	if (atomic_fetch_sub(&goc__s.nmspinning, 1) == 1)
+		goc__wakep();
+}
+
+/* ---- finding work ------------------------------------------------------ */
+
+static void run_all_timers(int64_t now)
+{
+	for (int32_t i = 0; i < goc__s.maxprocs; i++)
+		goc__timers_run(&goc__s.allp[i]->timers, now);
+}
+
+bool goc__any_runq_work(void)
+{
+	if (atomic_load(&goc__s.runq_size) > 0)
+		return true;
+	for (int32_t i = 0; i < goc__s.nprocs; i++)
+		if (!goc__runq_empty(goc__s.allp[i]))
+			return true;
+	return false;
+}
+
+/* This M has no P and nothing to do: become the poller (block in epoll until
+ * the next timer or fd) if nobody is, else sleep on the futex. Returns when
+ * the M holds a P again (or the runtime stops). */
+static void idle(goc__m *m)
+{
+	for (;;) {
+		if (atomic_load(&goc__s.stopping))
+			return;
+		int32_t zero = 0;
+		if (!atomic_compare_exchange_strong(&goc__s.poller_active, &zero, 1)) {
+			stopm(m);
+			if (m->p || atomic_load(&goc__s.stopping))
+				return;
+			continue;
+		}
+		m->is_poller = true;
+		/* seq_cst pair with goc__timer_start: see timer.c. */
+		atomic_store(&goc__s.poll_until, INT64_MAX);
+		int64_t until = goc__timers_next();
+		if (!goc__any_runq_work()) {
+			if (until == INT64_MAX && atomic_load(&goc__s.netpoll_waiters) == 0) {
+				goc__lock_acquire(&goc__s.lock);
+				goc__check_deadlock();
+				goc__lock_release(&goc__s.lock);
+			}
+			atomic_store(&goc__s.poll_until, until);
+			goc__os_poll_wait(until);
+		}
+		atomic_store(&goc__s.poll_until, 0);
+		/* Fire due timers and collect fds; their Gs go to the global
+		 * queue (is_poller), then take a P to run them ourselves. */
+		run_all_timers(goc__nanotime());
+		m->is_poller = false;
+		atomic_store(&goc__s.poller_active, 0);
+		if (goc__any_runq_work()) {
+			goc__lock_acquire(&goc__s.lock);
+			goc__p *p = goc__pidle_get_locked();
+			goc__lock_release(&goc__s.lock);
+			if (p) {
+				goc__acquirep(m, p);
+				return;
+			}
+		}
+	}
+}
+
+/* goc_procs shrank below p's id: move p's runnable Gs to the global queue
+ * and stop using it. */
+static void retire_p(goc__m *m, goc__p *p)
+{
+	goc__g *g;
+	while ((g = goc__runq_get(p)))
+		goc__globrunq_put(g);
+	goc__lock_acquire(&goc__s.lock);
+	atomic_store(&p->status, P_STOPPED);
+	p->m = NULL;
+	m->p = NULL;
+	goc__lock_release(&goc__s.lock);
+	if (m->spinning) {
+		m->spinning = false;
+		atomic_fetch_sub(&goc__s.nmspinning, 1);
+	}
+	goc__wakep();
+}
+
+static goc__g *find_runnable(goc__m *m)
+{
+	goc__g *g;
+top:
+	if (atomic_load_explicit(&goc__s.stopping, memory_order_relaxed))
+		return NULL;
+	goc__p *p = m->p;
+	if (GOC__UNLIKELY(p->id >= atomic_load_explicit(&goc__s.nprocs, memory_order_relaxed))) {
+		retire_p(m, p);
+		idle(m);
+		if (!m->p)
+			return NULL;
+		goto top;
+	}
+	goc__timers_run(&p->timers, atomic_load_explicit(&p->timers.next, memory_order_relaxed) == INT64_MAX
+	                                    ? 0
+	                                    : goc__nanotime());
+	if (p->schedtick % 61 == 0 && atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
+		goc__lock_acquire(&goc__s.lock);
+		g = goc__globrunq_get(p, 1);
+		goc__lock_release(&goc__s.lock);
+		if (g)
+			goto found;
+	}
+	if ((g = goc__runq_get(p)))
+		goto found;
+	if (atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
+		goc__lock_acquire(&goc__s.lock);
+		g = goc__globrunq_get(p, 0);
+		goc__lock_release(&goc__s.lock);
+		if (g)
+			goto found;
+	}
+	if (atomic_load_explicit(&goc__s.netpoll_waiters, memory_order_relaxed) > 0 &&
+	    !atomic_load_explicit(&goc__s.poller_active, memory_order_relaxed)) {
+		int32_t zero = 0;
+		if (atomic_compare_exchange_strong(&goc__s.poller_active, &zero, 1)) {
+			int n = goc__os_poll_wait(0);
+			atomic_store(&goc__s.poller_active, 0);
+			if (n > 0 && (g = goc__runq_get(p)))
+				goto found;
+		}
+	}
+	/* Steal, spinning: at most half the busy Ms spin at once. */
+	if (!m->spinning && 2 * atomic_load(&goc__s.nmspinning) < goc__s.nprocs - atomic_load(&goc__s.npidle)) {
+		m->spinning = true;
+		atomic_fetch_add(&goc__s.nmspinning, 1);
+	}
+	if (m->spinning && goc__s.nprocs > 1) {
+		int64_t now = goc__nanotime();
+		for (int round = 0; round < 4; round++) {
+			uint32_t start = (uint32_t)goc__fastrand(m);
+			for (int32_t k = 0; k < goc__s.nprocs; k++) {
+				goc__p *v = goc__s.allp[(start + k) % goc__s.nprocs];
+				if (v == p)
+					continue;
+				if (round == 3)
+					goc__timers_run(&v->timers, now);
+				if ((g = goc__runq_get(p)))
+					goto found; /* a timer we ran readied something */
+				if ((g = goc__runq_steal(p, v, round == 3))) {
+					p->nsteal++;
+					goto found;
+				}
+			}
+		}
+	}
+	/* Nothing: give up the P. Re-check the global queue under the lock. */
+	goc__lock_acquire(&goc__s.lock);
+	if (atomic_load(&goc__s.runq_size) > 0) {
+		g = goc__globrunq_get(p, 0);
+		goc__lock_release(&goc__s.lock);
+		goto found;
+	}
+	goc__pidle_put_locked(p);
+	m->p = NULL;
+	goc__lock_release(&goc__s.lock);
+	bool was_spinning = m->spinning;
+	if (was_spinning) {
+		m->spinning = false;
+		atomic_fetch_sub(&goc__s.nmspinning, 1); /* seq_cst: then re-check, see top */
+		if (goc__any_runq_work()) {
+			goc__lock_acquire(&goc__s.lock);
+			p = goc__pidle_get_locked();
+			goc__lock_release(&goc__s.lock);
+			if (p) {
+				goc__acquirep(m, p);
+				m->spinning = true;
+				atomic_fetch_add(&goc__s.nmspinning, 1);
+				goto top;
+			}
+		}
+	}
+	idle(m);
+	if (!m->p)
+		return NULL;
+	goto top;
+found:
+	if (m->spinning)
+		reset_spinning(m);
+	return g;
+}
+
+/* ---- running a G ------------------------------------------------------- */
+
+static void bind_stack(goc__m *m, goc__g *g)
+{
+	int rc = stack_get(m->p, &g->stack, g->stack_size);
+	if (rc)
+		goc__panic("stack: cannot allocate a %zu-byte stack for goroutine %llu (%s)",
+		           g->stack_size ? g->stack_size : goc__stack_default_size(),
+		           (unsigned long long)g->id, goc_strerror(rc));
+	goc__ctx_make(&g->ctx, g->stack.lo, g->stack.size, g_entry, g);
+}
+
+/* After a G switched to g0: finish what it asked for. */
+static void after_switch(goc__m *m, goc__g *g)
+{
+	if (!goc__stack_canary_ok(&g->stack))
+		goc__stack_overflow_report(g);
+	if (m->parked) {
+		m->parked = NULL;
+		atomic_store_explicit(&g->status, G_WAITING, memory_order_relaxed);
+		atomic_fetch_add_explicit(&goc__s.nparks, 1, memory_order_relaxed);
+		int64_t deadline = g->park_deadline;
+		if (deadline != GOC__NO_DEADLINE)
+			atomic_store_explicit(&g->park_arming, 1, memory_order_relaxed);
+		/* From here a waker may ready g and another M may run it. */
+		if (g->unlock_fn)
+			g->unlock_fn(g->unlock_arg);
+		if (deadline != GOC__NO_DEADLINE) {
+			g->park_timer.when = deadline;
+			g->park_timer.period = 0;
+			g->park_timer.fn = park_timeout;
+			g->park_timer.arg = g;
+			goc__timer_start(&g->park_timer);
+			atomic_store_explicit(&g->park_arming, 0, memory_order_release);
+		}
+	} else if (m->yielded) {
+		m->yielded = NULL;
+		atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+		goc__runq_put(m->p, g, false);
+	} else if (m->exitblocking) {
+		m->exitblocking = NULL;
+		atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+		goc__globrunq_put(g);
+	} else if (m->dead) {
+		m->dead = NULL;
+		atomic_store_explicit(&g->status, G_DEAD, memory_order_relaxed);
+		counter_add(&m->p->nexited, 1);
+		goc__san_g_destroy(g);
+		stack_put(m->p, &g->stack);
+		if (g->copy_kind == 2)
+			free(g->arg);
+		g->fn = NULL;
+		g->arg = NULL;
+		if (m->lockedg == g) {
+			m->lockedg = NULL;
+			g->lockedm = NULL;
+			g->lock_depth = 0;
+		}
+		g_recycle(m->p, g);
+	}
+}
+
+static void execute(goc__m *m, goc__g *g)
+{
+	if (!g->stack.lo)
+		bind_stack(m, g);
+	atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
+	m->curg = g;
+	m->p->schedtick++;
+	m->p->nswitch++;
+	goc__switch_to_g(m, g);
+	m->curg = NULL;
+	after_switch(m, g);
+}
+
+/* This M is wired to a goroutine (goc_lock_thread) that is not running:
+ * hand the P to someone else and sleep until the G is given back to us with
+ * a P (start_locked_m). */
+static void stop_locked_m(goc__m *m)
+{
+	if (m->p) {
+		goc__p *p = m->p;
+		m->p = NULL;
+		goc__handoffp(p);
+	}
+	while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
+		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
+	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
+	goc__p *p = m->nextp;
+	m->nextp = NULL;
+	if (p)
+		goc__acquirep(m, p);
+}
+
+/* We found g, but g is wired to another M: give that M our P (it runs g)
+ * and go idle. */
+static void start_locked_m(goc__m *m, goc__g *g)
+{
+	goc__m *lm = g->lockedm;
+	goc__p *p = m->p;
+	m->p = NULL;
+	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	lm->nextp = p;
+	p->m = lm;
+	atomic_store_explicit(&lm->park, 1, memory_order_release);
+	goc__futex_wake(&lm->park, 1);
+}
+
+void goc__worker_main(goc__m *m)
+{
+	goc__setm(m);
+	goc__san_m_init(m);
+	for (;;) {
+		if (atomic_load_explicit(&goc__s.stopping, memory_order_relaxed))
+			break;
+		if (m->lockedg) {
+			stop_locked_m(m);
+			if (!m->p)
+				break; /* stopping */
+			execute(m, m->lockedg);
+			continue;
+		}
+		if (!m->p) {
+			idle(m);
+			if (!m->p)
+				break;
+		}
+		goc__g *g = find_runnable(m);
+		if (!g)
+			break;
+		if (g->lockedm && g->lockedm != m) {
+			start_locked_m(m, g);
+			continue;
+		}
+		execute(m, g);
+	}
+}

@@ -1,0 +1,105 @@
+/* sanitizer.c - every goroutine switch goes through here, so that ASan and
+ * TSan know which stack and which logical thread ("fiber") is running.
+ *
+ * Without annotations ASan mistakes a switch for a huge stack unwind (and
+ * reports false stack-buffer errors), and TSan merges every goroutine on a
+ * worker into one thread (missing real races, and reporting races on the
+ * stacks it thinks one thread owns). In plain builds the wrappers are one
+ * inlined call to goc__ctx_switch.
+ *
+ * ASan: before a switch, __sanitizer_start_switch_fiber(save, target stack);
+ * after arriving, __sanitizer_finish_switch_fiber(saved). A finishing
+ * goroutine passes NULL as save so its fake stack is freed. The M's own
+ * (thread) stack bounds are learnt on the first arrival in a goroutine.
+ * TSan: one fiber per goroutine (created at spawn, destroyed at exit on g0)
+ * and the thread's own fiber for g0; __tsan_switch_to_fiber(target, 0)
+ * before each switch also orders the switch for the race detector. */
+#include "sched.h"
+
+#if defined(GOC__ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(GOC__TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+void goc__san_m_init(goc__m *m)
+{
+#if defined(GOC__TSAN)
+	m->tsan_fiber = __tsan_get_current_fiber();
+#endif
+	(void)m;
+}
+
+void goc__san_g_create(goc__g *g)
+{
+#if defined(GOC__TSAN)
+	g->tsan_fiber = __tsan_create_fiber(0);
+#endif
+	(void)g;
+}
+
+void goc__san_g_destroy(goc__g *g)
+{
+#if defined(GOC__TSAN)
+	if (g->tsan_fiber)
+		__tsan_destroy_fiber(g->tsan_fiber);
+	g->tsan_fiber = NULL;
+#endif
+	(void)g;
+}
+
+/* Called first thing on a goroutine's stack each time it (re)starts. */
+static inline void arrived_on_g(goc__m *m, goc__g *g)
+{
+#if defined(GOC__ASAN)
+	__sanitizer_finish_switch_fiber(g->asan_fake_stack, &m->asan_stack_bottom, &m->asan_stack_size);
+#endif
+	(void)m;
+	(void)g;
+}
+
+void goc__san_g_started(goc__m *m, goc__g *g)
+{
+	arrived_on_g(m, g);
+}
+
+void goc__switch_to_g(goc__m *m, goc__g *g)
+{
+#if defined(GOC__ASAN)
+	void *fake = NULL;
+	__sanitizer_start_switch_fiber(&fake, g->stack.lo, g->stack.size);
+#endif
+#if defined(GOC__TSAN)
+	__tsan_switch_to_fiber(g->tsan_fiber, 0);
+#endif
+	goc__ctx_switch(&m->g0, &g->ctx);
+#if defined(GOC__ASAN)
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+}
+
+void goc__switch_to_g0(goc__m *m, goc__g *g)
+{
+#if defined(GOC__ASAN)
+	__sanitizer_start_switch_fiber(&g->asan_fake_stack, m->asan_stack_bottom, m->asan_stack_size);
+#endif
+#if defined(GOC__TSAN)
+	__tsan_switch_to_fiber(m->tsan_fiber, 0);
+#endif
+	goc__ctx_switch(&g->ctx, &m->g0);
+	/* Resumed, possibly on another M: the caller re-reads its M. */
+	arrived_on_g(goc__getm(), g);
+}
+
+void goc__switch_to_g0_exit(goc__m *m, goc__g *g)
+{
+#if defined(GOC__ASAN)
+	__sanitizer_start_switch_fiber(NULL, m->asan_stack_bottom, m->asan_stack_size);
+#endif
+#if defined(GOC__TSAN)
+	__tsan_switch_to_fiber(m->tsan_fiber, 0);
+#endif
+	goc__ctx_switch(&g->ctx, &m->g0);
+	goc__panic("sched: a finished goroutine was resumed");
+}

@@ -1,0 +1,258 @@
+/* sched.h - the scheduler's own data structures: G, P, M (see proc.c).
+ * Modules outside src/sched/ use src/internal.h instead, except debug, which
+ * reads the registry (allgs) and the per-P figures under the locks named. */
+#ifndef GOC_SCHED_H
+#define GOC_SCHED_H
+
+#include "../internal.h"
+#include "../arch/arch.h"
+#include "../stack/stack.h"
+
+#include <pthread.h>
+
+typedef struct goc__p goc__p;
+typedef struct goc__m goc__m;
+
+/* G status. Transitions: IDLE -> RUNNABLE (spawn) -> RUNNING -> WAITING
+ * (park) -> RUNNABLE (ready) ... -> DEAD -> IDLE (reused). Written by the
+ * scheduler only; read racily (relaxed) by dumps. */
+enum { G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING, G_SYSCALL, G_DEAD };
+
+#define G_INLINE_ARG 64   /* goc_go_copy arguments up to this size live in the G */
+
+struct goc__g {
+	goc__ctx ctx;              /* saved context while not running */
+	goc__stack stack;          /* lo == NULL: none yet (bound at first run) */
+	goc__g_wait wait;          /* internal.h's claim/param protocol */
+	_Atomic uint32_t status;
+	bool is_thread;            /* a foreign thread's G: no ctx, no stack */
+	uint8_t copy_kind;         /* 0 none, 1 inline (argbuf), 2 heap (arg) */
+	uint64_t id;
+	goc__g *schedlink;         /* global run queue, free lists (their locks) */
+	void (*fn)(void *);
+	void *arg;
+	size_t stack_size;         /* requested usable size; 0: default */
+
+	/* goc__park hands these to the M's scheduler context. */
+	goc__unlock_fn unlock_fn;
+	void *unlock_arg;
+	int64_t park_deadline;
+	goc__timer park_timer;     /* the park deadline; lives as long as the G */
+	_Atomic uint32_t park_arming; /* g0 is still arming park_timer (see park) */
+
+	/* Foreign thread Gs park on this futex word (thread.c). */
+	_Atomic uint32_t thread_wake;
+
+	/* goc_lock_thread */
+	goc__m *lockedm;
+	int lock_depth;
+	bool in_blocking;          /* inside goc_blocking: waits like a thread */
+
+	/* Debug registry (read by dumps; written by the owning thread only). */
+	_Atomic int wait_reason;
+	const void *wait_obj;
+	int64_t wait_since;
+	const char *file, *func, *name;
+	int line;
+	uint64_t parent_id;
+	int64_t created_at;
+	goc__g *allnext;           /* allgs list: never unlinked while the runtime lives */
+
+#if defined(GOC__ASAN)
+	void *asan_fake_stack;
+#endif
+#if defined(GOC__TSAN)
+	void *tsan_fiber;
+#endif
+	unsigned char argbuf[G_INLINE_ARG] __attribute__((aligned(16)));
+};
+
+/* P status */
+enum { P_IDLE, P_RUNNING, P_SYSCALL, P_STOPPED };
+
+#define RUNQ_SIZE 256
+#define STACK_CACHE 32
+#define GFREE_MAX 64
+#define TIMER_HEAP_ARITY 4
+
+typedef struct goc__timerheap {
+	goc__lock lock;
+	goc__timer **t;            /* 4-ary min-heap on when; guarded by lock */
+	int32_t len, cap;
+	_Atomic int64_t next;      /* when of t[0], INT64_MAX if empty (racy hint) */
+} goc__timerheap;
+
+struct goc__p {
+	int32_t id;
+	_Atomic uint32_t status;
+	goc__m *m;                 /* the M holding this P (P_RUNNING/P_SYSCALL) */
+	goc__p *link;              /* idle P list (sched.lock) */
+	uint64_t schedtick;        /* goroutines run; monitor reads it racily */
+	/* Blocking-call hand-off word (blocking.c): (generation << 2) | state,
+	 * state 0 running, 1 in a blocking call, 2 retaken by the monitor. The
+	 * generation makes the exit's CAS fail if the P was retaken and then
+	 * re-entered a blocking call under another M (no ABA). */
+	_Atomic uint64_t sysword;
+	uint64_t sysgen;
+	uint64_t sysmon_seen;      /* monitor-private: sysword at its last look */
+	uint64_t sysmon_tick;      /* monitor-private: schedtick at its last look */
+	int64_t sysmon_when;
+
+	/* Local run queue: a bounded ring. The owner pushes at tail and pops
+	 * at head; thieves take from head with CAS. head/tail only grow.
+	 * tail is written by the owner only (release), head by CAS. */
+	_Atomic uint32_t runq_head;
+	_Atomic uint32_t runq_tail;
+	goc__g *_Atomic runq[RUNQ_SIZE];
+	goc__g *_Atomic runnext;   /* next G to run, ahead of the queue */
+
+	/* Free G structs (stackless) and a cache of default-size stacks,
+	 * owner-only. A finished G gives its stack to the cache at once, so the
+	 * next G to start reuses memory that is already faulted in and hot. */
+	goc__g *gfree;
+	int32_t ngfree;
+	int32_t nstack;
+	goc__stack stackcache[STACK_CACHE];
+	uint64_t goid_next, goid_end;       /* ids handed out in batches */
+	_Atomic int64_t ncreated, nexited;  /* owner-written; summed for counts */
+
+	goc__timerheap timers;
+
+	/* stats (owner-written, racily read) */
+	uint64_t nswitch, nsteal;
+} __attribute__((aligned(GOC__CACHELINE)));
+
+struct goc__m {
+	goc__ctx g0;               /* the thread's own scheduling context */
+	goc__g *curg;              /* running G or NULL (in the scheduler) */
+	goc__p *p;                 /* attached P or NULL */
+	goc__p *nextp;             /* P handed over by whoever woke us */
+	goc__g *lockedg;           /* goc_lock_thread: the only G this M runs */
+	goc__m *link;              /* idle M list (sched.lock) */
+	goc__m *alllink;           /* all Ms (sched.lock) */
+	_Atomic uint32_t park;     /* futex word: 1 = wake-up posted */
+	bool spinning;
+	bool is_poller;
+	uint64_t rand;
+	pthread_t thread;
+	int64_t id;
+	/* A finished G's stack (or a parked one's unlock) is handled on g0,
+	 * after the switch away: */
+	goc__g *dead;
+	goc__g *yielded;
+	goc__g *parked;
+	goc__g *exitblocking;      /* left a blocking call and found no P */
+	goc__p *oldp;              /* the P this M had before its blocking call */
+#if defined(GOC__TSAN)
+	void *tsan_fiber;
+#endif
+#if defined(GOC__ASAN)
+	const void *asan_stack_bottom;
+	size_t asan_stack_size;
+#endif
+};
+
+/* Global scheduler state. Lock order: timer heap locks -> sched.lock;
+ * sched.lock is never held while taking a channel or timer lock. */
+typedef struct goc__sched {
+	goc__lock lock;
+	/* global run queue (lock) */
+	goc__g *runq_head, *runq_tail;
+	_Atomic int64_t runq_size;
+	/* idle Ps and Ms (lock) */
+	goc__p *pidle;
+	_Atomic int32_t npidle;
+	goc__m *midle;
+	int32_t nmidle;
+	goc__m *allm;
+	int32_t nm;
+	_Atomic int32_t nmspinning;
+	_Atomic int32_t nmblocking;      /* Ms in goc_blocking calls */
+	/* Ps */
+	goc__p **allp;
+	_Atomic int32_t nprocs;          /* Ps in use: allp[0..nprocs) */
+	_Atomic int32_t maxprocs;        /* Ps allocated: allp[0..maxprocs) */
+	/* the one M blocked in the poller (if any) and until when */
+	_Atomic int32_t poller_active;
+	_Atomic int64_t poll_until;
+	_Atomic int64_t netpoll_waiters;
+	/* registry (lock for allgs; gfree global list too) */
+	goc__lock glock;
+	goc__g *allgs;
+	goc__g *gfree;                   /* spare Gs (with stacks) */
+	int32_t ngfree;
+	_Atomic uint64_t goid_gen;
+	_Atomic int64_t ngoroutines;     /* alive (not dead) goroutines */
+	_Atomic int64_t ngcreated;
+	_Atomic int64_t nthreads_running;/* foreign thread Gs not parked */
+	/* lifecycle */
+	_Atomic int32_t started;
+	_Atomic int32_t stopping;
+	_Atomic int64_t timers_armed;
+	/* stats */
+	_Atomic uint64_t nparks, nsteals, nswitches;
+} goc__sched;
+
+extern goc__sched goc__s;
+
+/* proc.c */
+goc__m *goc__getm(void);
+void goc__setm(goc__m *m);
+void goc__worker_main(goc__m *m);
+goc__m *goc__m_new(void);
+void goc__wakep(void);
+void goc__g_free_all(void);
+void goc__handoffp(goc__p *p);
+void goc__pidle_put_locked(goc__p *p);
+goc__p *goc__pidle_get_locked(void);
+void goc__acquirep(goc__m *m, goc__p *p);
+bool goc__any_runq_work(void);
+void goc__startm(goc__p *p, bool spinning);
+/* runq.c */
+bool goc__runq_put(goc__p *p, goc__g *g, bool next);
+goc__g *goc__runq_get(goc__p *p);
+bool goc__runq_empty(goc__p *p);
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool steal_next);
+void goc__globrunq_put(goc__g *g);        /* takes sched.lock */
+void goc__globrunq_put_locked(goc__g *g); /* sched.lock held */
+void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n); /* lock held */
+goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* lock held */
+/* timer.c */
+void goc__timerheap_init(goc__timerheap *h);
+void goc__timerheap_free(goc__timerheap *h);
+int  goc__timers_run(goc__timerheap *h, int64_t now); /* fired count */
+int64_t goc__timers_next(void);                       /* earliest over all Ps */
+/* thread.c */
+goc__g *goc__thread_g(void);
+int  goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline);
+void goc__thread_ready(goc__g *g);
+bool goc__blocking_retake(goc__p *p, uint64_t seen);
+/* sysmon.c */
+int  goc__sysmon_start(void);
+void goc__sysmon_stop(void);
+void goc__sysmon_wake(void);
+/* runtime.c */
+#define GOC__MAXPROCS 1024
+uint64_t goc__fastrand(goc__m *m);
+void goc__check_deadlock(void);
+bool goc__under_main(void);
+int64_t goc__goroutines_alive(void);
+void goc__procs_resize(int n);
+/* thread.c */
+void goc__thread_g_release(void);
+/* sanitizer.c: fiber annotations around goc__ctx_switch */
+void goc__san_g_create(goc__g *g);
+void goc__san_g_destroy(goc__g *g);
+void goc__san_m_init(goc__m *m);
+void goc__san_g_started(goc__m *m, goc__g *g); /* first thing on a new G */
+void goc__switch_to_g(goc__m *m, goc__g *g);  /* g0 -> g */
+void goc__switch_to_g0(goc__m *m, goc__g *g); /* g -> g0 */
+void goc__switch_to_g0_exit(goc__m *m, goc__g *g); /* g -> g0, g finished */
+
+/* debug hooks (src/debug/) */
+_Noreturn void goc__debug_deadlock(void);       /* message + dump, exit 2 */
+_Noreturn void goc__stack_overflow_report(goc__g *g); /* names g, aborts */
+void goc__debug_start(void);                    /* goc_main: signals, trace */
+void goc__debug_stop(void);
+
+#endif
