@@ -67,6 +67,13 @@ int goc_procs(int n);
 int goc_lock_thread(void);
 int goc_unlock_thread(void);
 
+/* Run fn(arg), a call that may block its OS thread (file I/O, DNS, a
+ * database client, a long computation), without stalling other goroutines:
+ * while it runs, the worker's processor is handed to another thread if work
+ * is waiting. Returns fn's result. Inside fn, goc waits block the thread (as
+ * on a foreign thread). From a foreign thread it simply calls fn. */
+void *goc_blocking(void *(*fn)(void *arg), void *arg);
+
 /* The calling goroutine's id (1 is the first goroutine), 0 on a foreign
  * thread. Ids are never reused. */
 uint64_t goc_id(void);

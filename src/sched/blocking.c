@@ -83,6 +83,16 @@ bool goc__blocking_retake(goc__p *p, uint64_t seen)
 	return true;
 }
 
+void *goc_blocking(void *(*fn)(void *), void *arg)
+{
+	if (!fn)
+		return NULL;
+	goc__blocking_enter();
+	void *r = fn(arg);
+	goc__blocking_exit();
+	return r;
+}
+
 int goc_lock_thread(void)
 {
 	goc__m *m = goc__getm();

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static pthread_mutex_t start_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -112,6 +113,7 @@ static void *m_thread(void *arg)
 	while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
 		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
 	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
+	void *alt = goc__overflow_thread_init();
 	if (m->nextp) {
 		m->p = m->nextp;
 		m->nextp = NULL;
@@ -119,6 +121,7 @@ static void *m_thread(void *arg)
 		atomic_store_explicit(&m->p->status, P_RUNNING, memory_order_relaxed);
 		goc__worker_main(m);
 	}
+	goc__overflow_thread_fini(alt);
 	return NULL;
 }
 
@@ -190,6 +193,7 @@ static int runtime_start_locked(void)
 	/* All Ps start idle; the first readied G wakes a worker. */
 	for (int i = n - 1; i >= 0; i--)
 		goc__pidle_put_locked(goc__s.allp[i]);
+	goc__overflow_install();
 	atomic_store(&goc__s.started, 1);
 	return goc__sysmon_start();
 }
@@ -320,14 +324,17 @@ static void runtime_stop(void)
 		free(p);
 	}
 	free(goc__s.allp);
-	for (goc__g *g = goc__s.allgs, *next; g; g = next) {
-		next = g->allnext;
-		if (g->stack.lo)
-			goc__stack_free(&g->stack);
-		if (g->copy_kind == 2 && g->fn)
-			free(g->arg);
-		goc__san_g_destroy(g);
-		free(g);
+	for (goc__gchunk *c = goc__s.gchunks, *next; c; c = next) {
+		next = c->next;
+		for (int32_t i = 0; i < c->used; i++) {
+			goc__g *g = &c->g[i];
+			if (g->stack.lo)
+				goc__stack_free(&g->stack);
+			if (g->copy_kind == 2 && g->fn)
+				free(g->arg);
+			goc__san_g_destroy(g);
+		}
+		munmap(c, (size_t)2 << 20);
 	}
 	goc__stack_shutdown();
 	goc__os_poll_close();

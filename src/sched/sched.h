@@ -1,6 +1,6 @@
 /* sched.h - the scheduler's own data structures: G, P, M (see proc.c).
  * Modules outside src/sched/ use src/internal.h instead, except debug, which
- * reads the registry (allgs) and the per-P figures under the locks named. */
+ * reads the registry (gchunks) and the per-P figures under the locks named. */
 #ifndef GOC_SCHED_H
 #define GOC_SCHED_H
 
@@ -56,7 +56,6 @@ struct goc__g {
 	int line;
 	uint64_t parent_id;
 	int64_t created_at;
-	goc__g *allnext;           /* allgs list: never unlinked while the runtime lives */
 
 #if defined(GOC__ASAN)
 	void *asan_fake_stack;
@@ -66,6 +65,14 @@ struct goc__g {
 #endif
 	unsigned char argbuf[G_INLINE_ARG] __attribute__((aligned(16)));
 };
+
+/* A chunk of G structs (proc.c, "G allocation"): the registry. */
+typedef struct goc__gchunk {
+	struct goc__gchunk *next;
+	int32_t used, cap;
+	_Atomic int32_t published;  /* slots [0, published) hold Gs */
+	goc__g g[] __attribute__((aligned(64)));
+} goc__gchunk;
 
 /* P status */
 enum { P_IDLE, P_RUNNING, P_SYSCALL, P_STOPPED };
@@ -176,9 +183,9 @@ typedef struct goc__sched {
 	_Atomic int32_t poller_active;
 	_Atomic int64_t poll_until;
 	_Atomic int64_t netpoll_waiters;
-	/* registry (lock for allgs; gfree global list too) */
+	/* registry: G chunks and the global free G list (glock) */
 	goc__lock glock;
-	goc__g *allgs;
+	goc__gchunk *gchunks;            /* every G ever allocated (glock) */
 	goc__g *gfree;                   /* spare Gs (with stacks) */
 	int32_t ngfree;
 	_Atomic uint64_t goid_gen;
@@ -227,6 +234,10 @@ goc__g *goc__thread_g(void);
 int  goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline);
 void goc__thread_ready(goc__g *g);
 bool goc__blocking_retake(goc__p *p, uint64_t seen);
+/* overflow.c */
+void goc__overflow_install(void);
+void *goc__overflow_thread_init(void);
+void goc__overflow_thread_fini(void *altstack);
 /* sysmon.c */
 int  goc__sysmon_start(void);
 void goc__sysmon_stop(void);
