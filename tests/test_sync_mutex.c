@@ -1,0 +1,336 @@
+/* test_sync_mutex.c - goc_mutex: exclusion, misuse, deadlines, starvation
+ * mode, foreign threads. Runs with any GOC_PROCS (the suite uses 1 and 2). */
+#include "test_sync_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+static goc_mutex mu = GOC_MUTEX_INIT;
+static goc_waitgroup wg;
+static long counter;            /* guarded by mu */
+static _Atomic int stop;
+
+/* ---- basics ------------------------------------------------------------ */
+
+static void test_static_and_zero_initialised_mutexes_work(void)
+{
+	goc_mutex a = GOC_MUTEX_INIT, b;
+	memset(&b, 0, sizeof b);
+	CHECK_EQ(goc_mutex_lock(&a), 0);
+	CHECK_EQ(goc_mutex_lock(&b), 0);
+	CHECK_EQ(goc_mutex_unlock(&a), 0);
+	CHECK_EQ(goc_mutex_unlock(&b), 0);
+	CHECK_EQ(atomic_load(&a.state), 0);
+	CHECK_EQ(atomic_load(&b.state), 0);
+}
+
+static void test_unlock_of_unlocked_mutex_is_eperm_and_harmless(void)
+{
+	goc_mutex m = GOC_MUTEX_INIT;
+	CHECK_EQ(goc_mutex_unlock(&m), GOC_EPERM);
+	CHECK_EQ(atomic_load(&m.state), 0);
+	CHECK_EQ(goc_mutex_lock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), GOC_EPERM);
+	CHECK_EQ(goc_mutex_trylock(&m), 0);  /* still a working mutex */
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(atomic_load(&m.state), 0);
+}
+
+static void test_null_mutex_is_einval(void)
+{
+	CHECK_EQ(goc_mutex_lock(NULL), GOC_EINVAL);
+	CHECK_EQ(goc_mutex_lock_until(NULL, 0), GOC_EINVAL);
+	CHECK_EQ(goc_mutex_trylock(NULL), GOC_EINVAL);
+	CHECK_EQ(goc_mutex_unlock(NULL), GOC_EINVAL);
+}
+
+static void test_trylock_fails_while_locked(void)
+{
+	goc_mutex m = GOC_MUTEX_INIT;
+	CHECK_EQ(goc_mutex_trylock(&m), 0);
+	CHECK_EQ(goc_mutex_trylock(&m), GOC_EAGAIN);
+	CHECK_EQ(goc_mutex_lock_until(&m, now_ns() - 1), GOC_ETIMEDOUT); /* past: a try */
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(goc_mutex_lock_until(&m, now_ns() - 1), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+}
+
+/* ---- mutual exclusion under contention across workers ------------------ */
+
+enum { EXCL_G = 8, EXCL_ITERS = 20000 };
+
+static void increment_many(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < EXCL_ITERS; i++) {
+		goc_mutex_lock(&mu);
+		long x = counter;
+		if (i % 256 == 0)
+			goc_yield();   /* park others while we hold it */
+		counter = x + 1;
+		goc_mutex_unlock(&mu);
+	}
+	goc_waitgroup_done(&wg);
+}
+
+static void test_mutual_exclusion_under_contention(void)
+{
+	counter = 0;
+	goc_waitgroup_add(&wg, EXCL_G);
+	for (int i = 0; i < EXCL_G; i++)
+		CHECK_EQ(goc_go(increment_many, NULL), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	CHECK_EQ(counter, (long)EXCL_G * EXCL_ITERS);
+	CHECK_EQ(atomic_load(&mu.state), 0);   /* no waiter or flag left behind */
+}
+
+/* ---- deadlines ---------------------------------------------------------- */
+
+static _Atomic int timed_result;
+static _Atomic int64_t timed_elapsed;
+
+static void lock_with_deadline(void *arg)
+{
+	int64_t wait = (int64_t)(intptr_t)arg;
+	int64_t t0 = now_ns();
+	int r = goc_mutex_lock_until(&mu, t0 + wait);
+	atomic_store(&timed_elapsed, now_ns() - t0);
+	atomic_store(&timed_result, r);
+	if (r == 0)
+		goc_mutex_unlock(&mu);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_lock_until_times_out_while_held(void)
+{
+	CHECK_EQ(goc_mutex_lock(&mu), 0);
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(lock_with_deadline, (void *)(intptr_t)MS(20)), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	CHECK_EQ(atomic_load(&timed_result), GOC_ETIMEDOUT);
+	/* Tolerance: never early; late by at most a loaded machine's 1 s. */
+	CHECK(atomic_load(&timed_elapsed) >= MS(20));
+	CHECK(atomic_load(&timed_elapsed) < MS(1000));
+	CHECK_EQ(atomic_load(&mu.state), 1);   /* locked, and the waiter is gone */
+	CHECK_EQ(goc_mutex_unlock(&mu), 0);
+	CHECK_EQ(atomic_load(&mu.state), 0);
+}
+
+static void test_lock_until_succeeds_when_released_in_time(void)
+{
+	CHECK_EQ(goc_mutex_lock(&mu), 0);
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(lock_with_deadline, (void *)(intptr_t)MS(10000)), 0);
+	/* Let it queue (it parks: with one worker it must run first). */
+	while (atomic_load(&mu.state) == 1)
+		goc_yield();
+	CHECK_EQ(goc_mutex_unlock(&mu), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	CHECK_EQ(atomic_load(&timed_result), 0);
+	CHECK_EQ(atomic_load(&mu.state), 0);
+}
+
+/* Waiters with short deadlines come and go while others hold, hand off and
+ * starve: whatever the interleaving, the count must come out exact and the
+ * state clean (no waiter count, WOKEN or STARVING left behind). */
+static _Atomic long timeouts, acquired;
+
+static void hammer_with_yield(void *arg)
+{
+	int iters = (int)(intptr_t)arg;
+	for (int i = 0; i < iters; i++) {
+		goc_mutex_lock(&mu);
+		long x = counter;
+		goc_yield();
+		counter = x + 1;
+		goc_mutex_unlock(&mu);
+	}
+	goc_waitgroup_done(&wg);
+}
+
+static void lock_with_short_deadlines(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 300; i++) {
+		int r = goc_mutex_lock_until(&mu, now_ns() + (i % 7) * 20000);
+		if (r == 0) {
+			counter++;
+			atomic_fetch_add(&acquired, 1);
+			goc_mutex_unlock(&mu);
+		} else {
+			CHECK_EQ(r, GOC_ETIMEDOUT);
+			atomic_fetch_add(&timeouts, 1);
+		}
+	}
+	goc_waitgroup_done(&wg);
+}
+
+static void test_timeouts_mixed_with_handoffs_leave_state_clean(void)
+{
+	counter = 0;
+	atomic_store(&timeouts, 0);
+	atomic_store(&acquired, 0);
+	goc_waitgroup_add(&wg, 8);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(goc_go(hammer_with_yield, (void *)(intptr_t)3000), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(goc_go(lock_with_short_deadlines, NULL), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	CHECK_EQ(counter, 4 * 3000 + atomic_load(&acquired));
+	CHECK_EQ(atomic_load(&acquired) + atomic_load(&timeouts), 4 * 300);
+	CHECK_EQ(atomic_load(&mu.state), 0);
+	fprintf(stderr, "    (%ld timed out, %ld acquired)\n", atomic_load(&timeouts),
+	        atomic_load(&acquired));
+}
+
+/* ---- starvation bound --------------------------------------------------- */
+
+static _Atomic long hammer_rounds;
+
+static void hammer_until_stopped(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		goc_mutex_lock(&mu);
+		counter++;
+		goc_yield();   /* hold it across a reschedule: others queue */
+		goc_mutex_unlock(&mu);
+		atomic_fetch_add(&hammer_rounds, 1);
+	}
+	goc_waitgroup_done(&wg);
+}
+
+/* A newcomer must get the lock within a bound while 6 goroutines hammer it:
+ * after 1 ms of waiting, starvation mode hands the lock over in FIFO order.
+ * Bound: 250 ms (the mode switches after 1 ms; the rest is slack for a
+ * loaded 2-core machine). */
+static void test_waiter_gets_lock_within_bound_while_others_hammer(void)
+{
+	counter = 0;
+	atomic_store(&stop, 0);
+	atomic_store(&hammer_rounds, 0);
+	goc_waitgroup_add(&wg, 6);
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ(goc_go(hammer_until_stopped, NULL), 0);
+	while (atomic_load(&hammer_rounds) < 2000)
+		goc_yield();
+	int64_t worst = 0;
+	for (int k = 0; k < 20; k++) {
+		int64_t t0 = now_ns();
+		CHECK_EQ(goc_mutex_lock(&mu), 0);
+		int64_t dt = now_ns() - t0;
+		goc_mutex_unlock(&mu);
+		if (dt > worst)
+			worst = dt;
+		goc_yield();
+	}
+	atomic_store(&stop, 1);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	fprintf(stderr, "    (worst wait %.2f ms over 20 tries)\n", worst / 1e6);
+	CHECK(worst < MS(250));
+	CHECK_EQ(atomic_load(&mu.state), 0);
+}
+
+/* ---- foreign threads ---------------------------------------------------- */
+
+enum { MIX_ITERS = 20000 };
+
+static void *thread_increments(void *arg)
+{
+	(void)arg;
+	register_foreign_thread();
+	for (int i = 0; i < MIX_ITERS; i++) {
+		CHECK_EQ(goc_mutex_lock(&mu), 0);
+		counter++;
+		if (i % 1000 == 0)
+			sched_yield();
+		CHECK_EQ(goc_mutex_unlock(&mu), 0);
+	}
+	return NULL;
+}
+
+static void goroutine_increments(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < MIX_ITERS; i++) {
+		goc_mutex_lock(&mu);
+		counter++;
+		if (i % 500 == 0)
+			goc_yield();
+		goc_mutex_unlock(&mu);
+	}
+	goc_waitgroup_done(&wg);
+}
+
+static void test_foreign_threads_and_goroutines_share_a_mutex(void)
+{
+	counter = 0;
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, thread_increments, NULL), 0);
+	goc_waitgroup_add(&wg, 4);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(goc_go(goroutine_increments, NULL), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ(counter, 6L * MIX_ITERS);
+	CHECK_EQ(atomic_load(&mu.state), 0);
+}
+
+/* A foreign thread waits with a deadline on a mutex a goroutine holds. */
+static void *thread_lock_until(void *arg)
+{
+	(void)arg;
+	register_foreign_thread();
+	int64_t t0 = now_ns();
+	int r = goc_mutex_lock_until(&mu, t0 + MS(15));
+	CHECK_EQ(r, GOC_ETIMEDOUT);
+	CHECK(now_ns() - t0 >= MS(15));
+	CHECK_EQ(goc_mutex_lock(&mu), 0);   /* then waits for real */
+	counter++;
+	CHECK_EQ(goc_mutex_unlock(&mu), 0);
+	return NULL;
+}
+
+static void test_foreign_thread_deadline_and_wake(void)
+{
+	counter = 0;
+	CHECK_EQ(goc_mutex_lock(&mu), 0);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, thread_lock_until, NULL), 0);
+	/* Hold until the thread has timed out and queued again. */
+	int64_t t0 = now_ns();
+	while (now_ns() - t0 < MS(30) || atomic_load(&mu.state) == 1)
+		goc_yield();
+	CHECK_EQ(goc_mutex_unlock(&mu), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(counter, 1);
+	CHECK_EQ(atomic_load(&mu.state), 0);
+}
+
+static int real_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	RUN(test_static_and_zero_initialised_mutexes_work);
+	RUN(test_unlock_of_unlocked_mutex_is_eperm_and_harmless);
+	RUN(test_null_mutex_is_einval);
+	RUN(test_trylock_fails_while_locked);
+	RUN(test_mutual_exclusion_under_contention);
+	RUN(test_lock_until_times_out_while_held);
+	RUN(test_lock_until_succeeds_when_released_in_time);
+	RUN(test_timeouts_mixed_with_handoffs_leave_state_clean);
+	RUN(test_waiter_gets_lock_within_bound_while_others_hammer);
+	RUN(test_foreign_threads_and_goroutines_share_a_mutex);
+	RUN(test_foreign_thread_deadline_and_wake);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	watchdog(60);
+	CHECK_EQ(goc_main(real_main, argc, argv), 0);
+	return 0;
+}

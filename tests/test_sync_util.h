@@ -1,0 +1,52 @@
+/* test_sync_util.h - helpers shared by the sync tests (tests/test_sync_*.c):
+ * a monotonic clock (the same clock as goc_now), a watchdog that turns a
+ * hang into a failure, and a spin-free way to start goroutines together. */
+#ifndef GOC_TEST_SYNC_UTIL_H
+#define GOC_TEST_SYNC_UTIL_H
+
+#include "check.h"
+
+#include <goc.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+/* CLOCK_MONOTONIC in ns: what goc's deadlines are measured against. */
+static inline int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define MS(x) ((int64_t)(x) * 1000000)
+
+static void watchdog_fired(int sig)
+{
+	(void)sig;
+	static const char msg[] = "watchdog: test did not finish in time (hang?)\n";
+	(void)!write(2, msg, sizeof msg - 1);
+	_exit(3);
+}
+
+/* Fail the process if it is still running after `seconds`. */
+static inline void watchdog(unsigned seconds)
+{
+	signal(SIGALRM, watchdog_fired);
+	alarm(seconds);
+}
+
+/* Make the calling foreign thread known to the runtime before it takes a
+ * goc lock: a thread that only ever took the lock-free fast paths is not
+ * counted by goc_main's deadlock check, which could then report goroutines
+ * waiting for that thread as a deadlock. A short wait that parks registers
+ * the thread (its G is created when it first waits). */
+static inline void register_foreign_thread(void)
+{
+	goc_waitgroup w = GOC_WAITGROUP_INIT;
+	goc_waitgroup_add(&w, 1);
+	goc_waitgroup_wait_until(&w, now_ns() + 1000);
+}
+
+#endif
