@@ -222,14 +222,14 @@ static inline bool goc_case_ok(const goc_case *c)
  * (1 is an int), GOC_SEND(doubles_tx, 1.0) is fine. */
 #define GOC__CHECK_ELEM(h, v)                                                              \
 	_Static_assert(_Generic((v), __typeof__(*(h).goc__elem): 1, default: 0),           \
-	               "goc: value type differs from the channel's element type")
+	               "goc: value type is not the element type of the channel")
 #define GOC__CHECK_ELEM_PTR(h, p)                                                          \
 	_Static_assert(_Generic((p), __typeof__((h).goc__elem): 1, default: 0),            \
-	               "goc: pointer type differs from pointer to the channel's element type")
+	               "goc: pointer type is not a pointer to the element type of the channel")
 #define GOC__CHECK_ELEM_CPTR(h, p)                                                         \
 	_Static_assert(_Generic((p), __typeof__((h).goc__elem): 1,                          \
 	                        const __typeof__(*(h).goc__elem) *: 1, default: 0),        \
-	               "goc: pointer type differs from pointer to the channel's element type")
+	               "goc: pointer type is not a pointer to the element type of the channel")
 #define GOC_SEND(h, v)                                                                     \
 	__extension__({ GOC__CHECK_ELEM(h, v); __typeof__(*(h).goc__elem) goc__v = (v);    \
 	                goc_send((h).goc__tx, &goc__v); })
