@@ -1,38 +1,55 @@
 /* mutex.c - goc_mutex: Go's sync.Mutex, with deadlines and misuse checks.
  *
  * state (one atomic word):
- *   LOCKED    the mutex is held
+ *   LOCKED    the mutex is held (bit 0)
  *   WOKEN     a locker is awake (spinning, or just woken) and will retry, so
  *             unlock need not wake anyone
- *   STARVING  starvation mode: unlock hands ownership to the oldest waiter
+ *   STARVING  starvation mode: the lock goes to the oldest waiter
  *   waiters   (state >> WAITER_SHIFT) records queued in the wait table
+ *
+ * Fast paths are one atomic instruction each, whatever the other bits say:
+ * lock sets bit 0 (x86: lock bts) and owns the mutex if it was clear; unlock
+ * clears it (lock btr), which also detects an unlock of an unlocked mutex
+ * without writing anything. Only then does either look at the other bits
+ * (a plain load of a line it just wrote), so waiters queued on a mutex do
+ * not push every lock and unlock onto a CAS slow path.
  *
  * Two modes, as in Go. Normal: unlock releases the lock and wakes the oldest
  * waiter, which competes with newly arriving lockers (they are on a CPU and
  * usually win, which is what makes the mutex fast); a woken waiter that
  * loses goes back to the head of the queue. A waiter that has waited over
- * 1 ms sets STARVING: from then on unlock hands the lock to the oldest
- * waiter directly (LOCKED never drops), new lockers queue at the tail
- * without trying, and the mode ends when a waiter that got the lock waited
- * under 1 ms or was the last one.
+ * 1 ms sets STARVING: from then on the lock is handed to the oldest waiter
+ * directly, new lockers queue at the tail, and the mode ends when a waiter
+ * that got the lock waited under 1 ms or was the last one.
  *
- * Unlike Go's mutex, which hands over through a counting semaphore and so
- * has an instant where the lock is neither held nor free, every change that
- * involves a waiter happens under the bucket lock of the wait table
- * (semtab.h): a waiter adds itself to the count and queues in one critical
- * section, and whoever dequeues a record (the unlocker, or the waiter after
- * its deadline) takes it off the count. Hence:
+ * Handoff rule. In starvation mode, whoever sets LOCKED (the unlocker, which
+ * takes the lock straight back after its clearing instruction, or any locker
+ * whose set found STARVING) does not own the mutex: it hands it, LOCKED
+ * still set, to the oldest waiter, under the bucket lock. So a starving
+ * waiter is served at the first acquisition after each unlock, and the
+ * fast paths stay single instructions. A locker that finds STARVING after
+ * its set may be handing off a lock it came by normally (the flag was set
+ * just after); that only serves the queue earlier.
+ *
+ * Every change that involves a waiter happens under the bucket lock of the
+ * wait table (semtab.h): a waiter adds itself to the count and queues in one
+ * critical section, and whoever dequeues a record (a waker, or the waiter
+ * after its deadline) takes it off the count. Hence:
  *   - waiters == the number of queued records, whenever the bucket lock is free;
- *   - STARVING is set only while LOCKED (a handoff keeps LOCKED set), and
- *     is cleared when the last waiter leaves;
- *   - a waiter that times out just leaves: nothing was handed to it that
- *     it could drop.
- * Lock-free paths (fast lock/unlock, spinning) only flip LOCKED and WOKEN,
- * so CAS loops under the bucket lock simply re-read and recompute.
+ *   - STARVING is set by a queueing waiter only while LOCKED, and is
+ *     cleared by a handoff to a waiter that did not starve or when the last
+ *     waiter leaves; STARVING without LOCKED means a handoff is owed;
+ *   - a waiter that times out just leaves: nothing was handed to it that it
+ *     could drop.
+ * Lock-free paths only flip LOCKED and WOKEN, so CAS loops under the bucket
+ * lock simply re-read and recompute.
  *
- * Orderings: acquiring CASes are acquire and releasing ones release, which
+ * Orderings: setting LOCKED is an acquire and clearing it a release, which
  * pairs each critical section with the next; a handoff is ordered by the
- * bucket lock and the ready/park pair.
+ * bucket lock and the ready/park pair. An unlocker's load of the waiter
+ * count after its clear cannot miss a waiter: queueing is a CAS that needs
+ * LOCKED set, so it is ordered before the clear (then the load sees it) or
+ * fails and retakes the free lock.
  */
 #include "semtab.h"
 
@@ -53,57 +70,57 @@ static inline uint32_t minus_waiter(uint32_t s)
 	return waiters_of(s) == 0 ? s & ~M_STARVING : s;
 }
 
-static int lock_slow(goc_mutex *m, int64_t deadline);
-static int unlock_slow(goc_mutex *m, uint32_t old);
+/* Set LOCKED; true if it was clear (we set it). One `lock bts` on x86. */
+static inline bool set_locked(goc_mutex *m)
+{
+	return !(atomic_fetch_or_explicit(&m->state, M_LOCKED, memory_order_acquire) & M_LOCKED);
+}
+
+static int lock_slow(goc_mutex *m, int64_t deadline, bool owe_handoff);
+static int unlock_slow(goc_mutex *m, uint32_t s);
+static bool handoff(goc_mutex *m, bool keep_if_none);
 
 int goc_mutex_lock(goc_mutex *m)
 {
-	if (GOC__UNLIKELY(!m))
-		return GOC_EINVAL;
-	uint32_t old = 0;
-	if (GOC__LIKELY(atomic_compare_exchange_strong_explicit(&m->state, &old, M_LOCKED,
-	                                                         memory_order_acquire,
-	                                                         memory_order_relaxed)))
-		return 0;
-	return lock_slow(m, GOC__NO_DEADLINE);
+	return goc_mutex_lock_until(m, GOC__NO_DEADLINE);
 }
 
 int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
 {
 	if (GOC__UNLIKELY(!m))
 		return GOC_EINVAL;
-	uint32_t old = 0;
-	if (atomic_compare_exchange_strong_explicit(&m->state, &old, M_LOCKED, memory_order_acquire,
-	                                            memory_order_relaxed))
-		return 0;
-	return lock_slow(m, deadline);
+	if (GOC__LIKELY(set_locked(m))) {
+		if (GOC__LIKELY(!(atomic_load_explicit(&m->state, memory_order_relaxed) & M_STARVING)))
+			return 0;
+		return lock_slow(m, deadline, true);
+	}
+	return lock_slow(m, deadline, false);
 }
 
 int goc_mutex_trylock(goc_mutex *m)
 {
 	if (GOC__UNLIKELY(!m))
 		return GOC_EINVAL;
-	uint32_t old = atomic_load_explicit(&m->state, memory_order_relaxed);
-	for (;;) {
-		/* Busy, or in starvation mode (the lock belongs to the queue). */
-		if (old & (M_LOCKED | M_STARVING))
-			return GOC_EAGAIN;
-		if (atomic_compare_exchange_weak_explicit(&m->state, &old, old | M_LOCKED,
-		                                          memory_order_acquire, memory_order_relaxed))
-			return 0;
-	}
+	if (!set_locked(m))
+		return GOC_EAGAIN;
+	if (GOC__LIKELY(!(atomic_load_explicit(&m->state, memory_order_relaxed) & M_STARVING)))
+		return 0;
+	/* Set during a starvation handoff: the lock is the queue's. */
+	return handoff(m, true) ? GOC_EAGAIN : 0;
 }
 
 int goc_mutex_unlock(goc_mutex *m)
 {
 	if (GOC__UNLIKELY(!m))
 		return GOC_EINVAL;
-	uint32_t old = M_LOCKED;
-	if (GOC__LIKELY(atomic_compare_exchange_strong_explicit(&m->state, &old, 0,
-	                                                         memory_order_release,
-	                                                         memory_order_relaxed)))
+	/* One `lock btr` on x86; a clear bit stays clear: nothing written. */
+	if (GOC__UNLIKELY(!(atomic_fetch_and_explicit(&m->state, ~M_LOCKED, memory_order_release) &
+	                    M_LOCKED)))
+		return GOC_EPERM;
+	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+	if (GOC__LIKELY(waiters_of(s) == 0 && !(s & M_STARVING)))
 		return 0;
-	return unlock_slow(m, old);
+	return unlock_slow(m, s);
 }
 
 /* ---- slow paths --------------------------------------------------------- */
@@ -122,8 +139,13 @@ int goc_mutex_unlock(goc_mutex *m)
 		(old) = nw_;                                                              \
 	} while (0)
 
-static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
+static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline, bool owe_handoff)
 {
+	/* The fast path set LOCKED in starvation mode: serve the queue first
+	 * (if it emptied meanwhile, the lock is ours), then queue ourselves. */
+	if (owe_handoff && !handoff(m, true))
+		return 0;
+
 	goc__semroot *r = goc__semroot_of(m);
 	int64_t wait_start = 0;
 	bool starving = false, awoke = false;
@@ -145,8 +167,8 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 			old = atomic_load_explicit(&m->state, memory_order_relaxed);
 			continue;
 		}
-		if (!(old & M_LOCKED)) {
-			/* Free (so not starving): take it. */
+		if (!(old & (M_LOCKED | M_STARVING))) {
+			/* Free, normal mode: take it. */
 			uint32_t nw = old | M_LOCKED;
 			if (awoke)
 				nw &= ~M_WOKEN;
@@ -156,9 +178,10 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 				return 0;
 			continue;
 		}
-		/* Held: queue. Past the deadline we give up here, unless we are
-		 * the awake locker: then we queue anyway (clearing WOKEN on the
-		 * way in, which unlockers rely on) and time out at once. */
+		/* Held, or owed to the queue: queue. Past the deadline we give up
+		 * here, unless we are the awake locker: then we queue anyway
+		 * (clearing WOKEN on the way in, which unlockers rely on) and
+		 * time out at once. */
 		if (!awoke && deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
 			return GOC_ETIMEDOUT;
 
@@ -166,11 +189,11 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 		goc__semroot_lock(r);
 		old = atomic_load_explicit(&m->state, memory_order_relaxed);
 		for (;;) {
-			if (!(old & M_LOCKED))
+			if (!(old & (M_LOCKED | M_STARVING)))
 				break;
 			uint32_t nw = old + M_WAITER;
-			if (starving)
-				nw |= M_STARVING;   /* old is LOCKED: STARVING stays tied to it */
+			if (starving && (old & M_LOCKED))
+				nw |= M_STARVING;
 			if (awoke)
 				nw &= ~M_WOKEN;
 			if (waiters_of(nw) == 0)
@@ -180,7 +203,7 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 			                                          memory_order_relaxed))
 				break;
 		}
-		if (!(old & M_LOCKED)) {
+		if (!(old & (M_LOCKED | M_STARVING))) {
 			/* Released while we took the bucket lock: try again. */
 			goc__semroot_unlock(r);
 			continue;
@@ -194,8 +217,8 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 		int res = goc__semq_park(r, &w, GOC__WAIT_MUTEX, m, deadline);
 		if (res != GOC__WAKE_READY) {
 			/* Bucket lock held. Still queued: leave, and the starvation
-			 * mode with us if we were the last waiter. Not queued: an
-			 * unlocker dequeued us, failed the claim and did that. */
+			 * mode with us if we were the last waiter. Not queued: a
+			 * waker dequeued us, failed the claim and did that. */
 			if (w.queued) {
 				goc__semq_remove(r, &w);
 				old = atomic_load_explicit(&m->state, memory_order_relaxed);
@@ -205,8 +228,8 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline)
 			return GOC_ETIMEDOUT;
 		}
 		if (w.handoff) {
-			/* Starvation mode: the unlocker left LOCKED set for us. The
-			 * acquire pairs with the unlocker's release of the state. */
+			/* The giver left LOCKED set for us; the acquire pairs with
+			 * its release of the state. */
 			atomic_thread_fence(memory_order_acquire);
 			return 0;
 		}
@@ -245,17 +268,21 @@ static void wake_one(goc_mutex *m)
 	goc__semroot_unlock(r);
 }
 
-/* Starvation mode: hand the lock, still LOCKED, to the oldest waiter. */
-static void handoff(goc_mutex *m)
+/* We set LOCKED in starvation mode: give the lock, LOCKED still set, to the
+ * oldest waiter. With none left (they timed out) starvation mode ends, and
+ * the lock is kept (keep_if_none: a locker) or released (an unlocker).
+ * Returns whether a waiter got it. */
+static bool handoff(goc_mutex *m, bool keep_if_none)
 {
 	goc__semroot *r = goc__semroot_of(m);
+	bool given = false;
 	goc__semroot_lock(r);
 	uint32_t old = atomic_load_explicit(&m->state, memory_order_relaxed);
 	for (;;) {
 		goc__semw *w = goc__semq_first(r, m);
 		if (!w) {
-			/* Every waiter left (timed out) since we looked: just unlock. */
-			STATE_UPDATE(m, old, old & ~(M_LOCKED | M_STARVING));
+			STATE_UPDATE(m, old, keep_if_none ? old & ~M_STARVING
+			                                  : old & ~(M_LOCKED | M_STARVING));
 			break;
 		}
 		goc__semq_remove(r, w);
@@ -269,26 +296,24 @@ static void handoff(goc_mutex *m)
 		STATE_UPDATE(m, old, stay ? minus_waiter(old) : minus_waiter(old) & ~M_STARVING);
 		w->handoff = true;
 		goc__ready(w->g);
+		given = true;
 		break;
 	}
 	goc__semroot_unlock(r);
+	return given;
 }
 
-static GOC__NOINLINE int unlock_slow(goc_mutex *m, uint32_t old)
+/* After the fast path cleared LOCKED; s is the state seen just after. */
+static GOC__NOINLINE int unlock_slow(goc_mutex *m, uint32_t s)
 {
-	for (;;) {
-		if (!(old & M_LOCKED))
-			return GOC_EPERM;   /* nothing written */
-		if (old & M_STARVING) {
-			handoff(m);
-			return 0;
-		}
-		uint32_t nw = old & ~M_LOCKED;
-		if (!atomic_compare_exchange_weak_explicit(&m->state, &old, nw, memory_order_release,
-		                                           memory_order_relaxed))
-			continue;
-		if (waiters_of(nw) != 0 && !(nw & M_WOKEN))
-			wake_one(m);
+	if (s & M_STARVING) {
+		/* Take the lock straight back to hand it over. If someone else
+		 * set LOCKED first, the handoff is theirs to do. */
+		if (set_locked(m))
+			handoff(m, false);
 		return 0;
 	}
+	if (waiters_of(s) != 0 && !(s & (M_LOCKED | M_WOKEN)))
+		wake_one(m);
+	return 0;
 }
