@@ -13,9 +13,11 @@
  * or the releaser sees the waiter and serves the queue under the bucket lock.
  *
  * Granting (bucket lock held): reserve the head's tokens with a CAS on cur,
- * dequeue it, then claim it; if the claim fails (its deadline or context won)
- * give the tokens back and go on. A waiter that leaves from the head of the
- * queue serves the queue again, since those behind it may now fit.
+ * dequeue it, then claim it; if the claim fails (its deadline won) give the
+ * tokens back and go on. A waiter of the context form (sema_ctx.c) is not
+ * claimed but sent its grant on a channel. A waiter that leaves from the
+ * head of the queue serves the queue again, since those behind it may now
+ * fit.
  */
 #include "semtab.h"
 
@@ -41,8 +43,7 @@ bool goc__sema_take(goc_sema *s, int64_t n)
 	return false;
 }
 
-/* Grant queued requests in order while they fit. Bucket lock held. */
-static void serve(goc_sema *s, goc__semroot *r)
+void goc__sema_serve(goc_sema *s, goc__semroot *r)
 {
 	goc__semw *w;
 	while ((w = goc__semq_first(r, s))) {
@@ -50,17 +51,17 @@ static void serve(goc_sema *s, goc__semroot *r)
 			break;
 		goc__semq_remove(r, w);
 		atomic_fetch_sub_explicit(&s->nwait, 1, memory_order_relaxed);
-		if (goc__wait_claim(w->g))
+		if (w->grant)
+			goc__sema_grant_chan(w);   /* sema_ctx.c: cannot fail */
+		else if (goc__wait_claim(w->g))
 			goc__ready(w->g);
 		else
 			atomic_fetch_sub_explicit(&s->cur, w->n, memory_order_seq_cst);
 	}
 }
 
-/* The slow path of every acquire: queue and park until granted or the
- * deadline, or, given park, until park (semtab.h) returns. */
-GOC__NOINLINE int goc__sema_acquire_slow(goc_sema *s, int64_t n, int64_t deadline,
-                                         goc__sema_park_fn park, void *park_arg)
+/* Queue for n tokens and park until granted or the deadline. */
+static GOC__NOINLINE int acquire_slow(goc_sema *s, int64_t n, int64_t deadline)
 {
 	goc__semroot *r = goc__semroot_of(s);
 	goc__semw w = {0};
@@ -73,12 +74,7 @@ GOC__NOINLINE int goc__sema_acquire_slow(goc_sema *s, int64_t n, int64_t deadlin
 		return 0;
 	}
 	goc__semq_push(r, s, &w, false);
-	int res;
-	if (park)
-		res = park(r, &w, park_arg);
-	else
-		res = goc__semq_park(r, &w, GOC__WAIT_SEMA, s, deadline);
-	if (res == GOC__WAKE_READY) {
+	if (goc__semq_park(r, &w, GOC__WAIT_SEMA, s, deadline) == GOC__WAKE_READY) {
 		atomic_thread_fence(memory_order_acquire);
 		return 0;
 	}
@@ -89,7 +85,7 @@ GOC__NOINLINE int goc__sema_acquire_slow(goc_sema *s, int64_t n, int64_t deadlin
 		goc__semq_remove(r, &w);
 		atomic_fetch_sub_explicit(&s->nwait, 1, memory_order_relaxed);
 		if (front)
-			serve(s, r);
+			goc__sema_serve(s, r);
 	}
 	goc__semroot_unlock(r);
 	return GOC_ETIMEDOUT;
@@ -105,7 +101,7 @@ int goc_sema_acquire_until(goc_sema *s, int64_t n, int64_t deadline)
 		return 0;
 	if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
 		return GOC_ETIMEDOUT;
-	return goc__sema_acquire_slow(s, n, deadline, NULL, NULL);
+	return acquire_slow(s, n, deadline);
 }
 
 int goc_sema_acquire(goc_sema *s, int64_t n)
@@ -136,7 +132,7 @@ int goc_sema_release(goc_sema *s, int64_t n)
 	if (atomic_load_explicit(&s->nwait, memory_order_seq_cst) != 0) {
 		goc__semroot *r = goc__semroot_of(s);
 		goc__semroot_lock(r);
-		serve(s, r);
+		goc__sema_serve(s, r);
 		goc__semroot_unlock(r);
 	}
 	return 0;

@@ -41,6 +41,7 @@ struct goc__semw {
 	goc__semw *tail;      /* head only: the key's last waiter */
 	int64_t since;        /* when the waiter first queued (mutex starvation) */
 	int64_t n;            /* weighted semaphore: tokens wanted */
+	void *grant;          /* weighted semaphore, context form: its grant channel */
 	bool queued;          /* on a queue now (bucket lock) */
 	bool parking;         /* cond: committed to park, so wakers claim it */
 	bool signalled;       /* cond: woken before it parked */
@@ -83,12 +84,10 @@ static inline int goc__sema_check(goc_sema *s, int64_t n)
 }
 /* Take n tokens if they are free now (ignores the queue). */
 bool goc__sema_take(goc_sema *s, int64_t n);
-/* Parks the queued waiter w (bucket lock held) like goc__semq_park. */
-typedef int (*goc__sema_park_fn)(goc__semroot *r, goc__semw *w, void *arg);
-/* Queue for n tokens and wait: 0 when granted, GOC_ETIMEDOUT when the
- * deadline (park NULL) or park's own wake-up ended the wait first. */
-int goc__sema_acquire_slow(goc_sema *s, int64_t n, int64_t deadline, goc__sema_park_fn park,
-                           void *park_arg);
+/* Grant queued requests in FIFO order while they fit. Bucket lock held. */
+void goc__sema_serve(goc_sema *s, goc__semroot *r);
+/* Deliver a grant to a waiter of the context form (w->grant set). */
+void goc__sema_grant_chan(goc__semw *w);
 
 /* Spin only when it can pay off: another worker may be running the holder
  * (see semtab.c). iter counts the spins of this acquisition so far. */
