@@ -146,6 +146,8 @@ static void long_waiter(void *arg)
 
 static void test_timed_out_waiter_does_not_swallow_signal(void)
 {
+	atomic_store(&short_result, 1);
+	atomic_store(&long_result, 1);
 	goc_waitgroup_add(&wg, 1);
 	CHECK_EQ(goc_go(short_waiter, NULL), 0);   /* queues first */
 	while (atomic_load(&cv.nwait) < 1)
@@ -279,6 +281,6 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
-	CHECK_EQ(goc_main(real_main, argc, argv), 0);
+	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

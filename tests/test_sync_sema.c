@@ -62,6 +62,8 @@ static void acquire_and_hold(void *arg)
 
 static void test_waiters_are_served_in_fifo_order(void)
 {
+	for (int i = 0; i < 3; i++)
+		atomic_store(&granted[i], 0);
 	CHECK_EQ(goc_sema_acquire(&fs, 9), 0);   /* 1 free */
 	struct req reqs[3] = {{0, 8}, {1, 1}, {2, 1}};
 	goc_waitgroup_add(&wg, 3);
@@ -114,6 +116,7 @@ static void head_waiter(void *arg)
 static void test_timed_out_head_lets_the_rest_through(void)
 {
 	atomic_store(&order_len, 0);
+	atomic_store(&head_result, 1);
 	CHECK_EQ(goc_sema_acquire(&fs, 9), 0);
 	goc_waitgroup_add(&wg, 2);
 	CHECK_EQ(goc_go(head_waiter, NULL), 0);
@@ -172,6 +175,7 @@ static void *thread_limited_work(void *arg)
 
 static void test_tokens_bound_concurrency_under_load(void)
 {
+	atomic_store(&max_inside, 0);
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, thread_limited_work, NULL), 0);
 	goc_waitgroup_add(&wg, 12);
@@ -200,6 +204,6 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
-	CHECK_EQ(goc_main(real_main, argc, argv), 0);
+	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

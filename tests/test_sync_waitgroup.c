@@ -173,6 +173,6 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
-	CHECK_EQ(goc_main(real_main, argc, argv), 0);
+	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }
