@@ -14,9 +14,13 @@
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
+/* argv[0], to re-execute this test (under valgrind too). */
+static const char *self_path;
+
 /* A stack without a guard (those rely on the canary): allocate with the
  * guard cap at zero until one comes out unguarded (recycled stacks keep
  * their guards). */
+
 static void alloc_unguarded(goc__stack *out, size_t size)
 {
 	enum { TRIES = 1024 };
@@ -59,7 +63,7 @@ static size_t default_size_with_env(const char *value)
 	if (pid == 0) {
 		dup2(fd[1], 1);
 		setenv("GOC_STACK_SIZE", value, 1);
-		execl("/proc/self/exe", "test_stack", "--print-default-size", (char *)NULL);
+		execl(self_path, self_path, "--print-default-size", (char *)NULL);
 		_exit(127);
 	}
 	close(fd[1]);
@@ -287,7 +291,7 @@ static void test_suite_passes_with_mprotect_guards(void)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		execl("/proc/self/exe", "test_stack", "--mprotect-guards", (char *)NULL);
+		execl(self_path, self_path, "--mprotect-guards", (char *)NULL);
 		_exit(127);
 	}
 	int st;
@@ -315,6 +319,7 @@ static void run_suite(void)
 
 int main(int argc, char **argv)
 {
+	self_path = argv[0];
 	if (argc > 1 && strcmp(argv[1], "--print-default-size") == 0) {
 		printf("%zu\n", goc__stack_default_size());
 		return 0;

@@ -17,6 +17,9 @@
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
+/* argv[0], to re-execute this test (under valgrind too). */
+static const char *self_path;
+
 static long count_mappings(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -41,18 +44,26 @@ static long max_map_count(void)
 	return v;
 }
 
-static size_t rss_bytes(void)
+/* A "Vm...:" figure from /proc/self/status, in bytes. */
+static size_t status_bytes(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	CHECK(f != NULL);
 	char line[256];
-	size_t kb = 0;
+	size_t kb = 0, klen = strlen(key);
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %zu kB", &kb) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			kb = strtoull(line + klen + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	CHECK(kb > 0);
 	return kb * KiB;
+}
+
+static size_t rss_bytes(void)
+{
+	return status_bytes("VmRSS");
 }
 
 static int cmp_lo(const void *a, const void *b)
@@ -69,6 +80,7 @@ static void test_million_stacks_alive_at_once(void)
 	/* Just the allocator: no goroutine will touch these pages. */
 	goc__stack_set_prefault(false);
 	long maps_before = count_mappings(), max = max_map_count();
+	size_t vm_before = status_bytes("VmSize");
 	goc__stack *s = calloc(N, sizeof *s);
 	CHECK(s != NULL);
 	long guarded = 0;
@@ -107,8 +119,10 @@ static void test_million_stacks_alive_at_once(void)
 	for (long i = 0; i < N; i++)
 		goc__stack_free(&s[i]);
 	goc__stack_trim();
-	long maps_after = count_mappings();
-	CHECK(maps_after - maps_before <= 16);
+	/* Every slab unmapped: they were 320 GiB of address space. (The
+	 * mapping count is no measure here: sanitizers keep shadow mappings
+	 * of unmapped regions.) */
+	CHECK(status_bytes("VmSize") < vm_before + 1024 * MiB);
 	free(s);
 	goc__stack_set_prefault(true);
 }
@@ -121,7 +135,7 @@ static void test_million_stacks_with_mprotect_guards(void)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		execl("/proc/self/exe", "test_stack_scale", "--mprotect-guards", (char *)NULL);
+		execl(self_path, self_path, "--mprotect-guards", (char *)NULL);
 		_exit(127);
 	}
 	int st;
@@ -146,14 +160,16 @@ static void test_touched_memory_goes_back_to_the_os(void)
 	for (int i = 0; i < N; i++)
 		goc__stack_free(&s[i]);
 	size_t freed = rss_bytes();
-	/* The pool keeps at most 256 recently freed stacks resident. */
 	fprintf(stderr, "    rss: base %zu MiB, touched %zu MiB, freed %zu MiB", base / MiB,
 	        full / MiB, freed / MiB);
-	CHECK(freed <= base + 256 * touch + 4 * MiB);
+	/* Measured as drops: a sanitizer's shadow of the touched memory stays
+	 * resident, and is not ours to return. The pool keeps at most 256
+	 * recently freed stacks resident. */
+	CHECK(full - freed >= (N - 256) * touch * 9 / 10);
 	goc__stack_trim();
 	size_t trimmed = rss_bytes();
 	fprintf(stderr, ", trimmed %zu MiB\n", trimmed / MiB);
-	CHECK(trimmed <= base + 4 * MiB);
+	CHECK(full - trimmed >= N * touch * 9 / 10);
 	/* Reused after trim: zero again (fresh pages), canaries intact. */
 	for (int i = 0; i < 8; i++) {
 		CHECK_EQ(goc__stack_alloc(&s[i], 0), 0);
@@ -214,6 +230,7 @@ static void test_threads_allocate_and_free_concurrently(void)
 
 int main(int argc, char **argv)
 {
+	self_path = argv[0];
 	if (argc > 1 && strcmp(argv[1], "--mprotect-guards") == 0) {
 		CHECK(!goc__stack_set_guard_markers(false));
 		fprintf(stderr, " with mprotect guards:\n");

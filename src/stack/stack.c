@@ -298,12 +298,16 @@ size_t goc__stack_set_guard_limit(size_t n)
 bool goc__stack_set_guard_markers(bool on)
 {
 	goc__lock_acquire(&pool.lock);
-	if (!pool.inited)
+	if (!pool.inited) {
 		pool.no_markers = !on;
-	else if (!on)
-		pool.markers = false; /* existing guards stay; new ones mprotect */
-	if (!pool.inited)
 		pool_init();
+	} else if (!on && pool.markers) {
+		/* Existing guards stay; new ones are mprotect'd, within the
+		 * mapping budget (which the markers had no need of). */
+		pool.markers = false;
+		if (!pool.guards_set)
+			pool.guards_max = guard_budget();
+	}
 	bool markers = pool.markers;
 	goc__lock_release(&pool.lock);
 	return markers;
@@ -599,6 +603,8 @@ static void scavenge(slot_ref *refs, uint32_t n)
 static uint32_t dirty_take_oldest(stack_class *c, slot_ref *out, uint32_t max)
 {
 	uint32_t n = c->ndirty < max ? c->ndirty : max;
+	if (n == 0)
+		return 0; /* c->dirty may not exist yet */
 	for (uint32_t i = 0; i < n; i++) {
 		out[i] = c->dirty[i];
 		slab *sl = out[i].sl;
