@@ -288,7 +288,6 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	g->lockedm = NULL;
 	g->lock_depth = 0;
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
-	goc__san_g_create(g);
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
 	if (p) {
 		counter_add(&p->ncreated, 1);
@@ -703,6 +702,7 @@ static void bind_stack(goc__m *m, goc__g *g)
 		           g->stack_size ? g->stack_size : goc__stack_default_size(),
 		           (unsigned long long)g->id, goc_strerror(rc));
 	goc__ctx_make(&g->ctx, g->stack.lo, g->stack.size, g_entry, g);
+	goc__san_g_create(g); /* lazily: TSan counts live fibers as threads */
 }
 
 /* After a G switched to g0: finish what it asked for. */

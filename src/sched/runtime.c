@@ -24,7 +24,7 @@
 
 static pthread_mutex_t start_mu = PTHREAD_MUTEX_INITIALIZER;
 static int requested_procs;          /* goc_procs before start; 0: env/CPUs */
-static bool under_main;              /* goc_main is running: deadlock checks on */
+static _Atomic bool under_main;       /* goc_main is running: deadlock checks on */
 
 _Noreturn void goc__panic(const char *fmt, ...)
 {
