@@ -167,31 +167,46 @@ static void g_recycle(goc__p *p, goc__g *g)
 	goc__lock_release(&goc__s.glock);
 }
 
-static void stack_put(goc__p *p, goc__stack *s)
+/* A finished G's stack (and its TSan fiber) goes to p's cache, or back to
+ * the stack pool when it is not default-sized or the cache is full. */
+static void stack_put(goc__p *p, goc__g *g)
 {
-	if (p && s->size == goc__stack_default_size()) {
+	if (p && g->stack.size == goc__stack_default_size()) {
 		if (p->nstack == STACK_CACHE) {
 			/* Cache full: give the older half back to the stack pool. */
-			for (int i = 0; i < STACK_CACHE / 2; i++)
+			for (int i = 0; i < STACK_CACHE / 2; i++) {
 				goc__stack_free(&p->stackcache[i]);
+				goc__san_fiber_free(p->fibercache[i]);
+			}
 			memmove(p->stackcache, p->stackcache + STACK_CACHE / 2,
 			        sizeof(goc__stack) * (STACK_CACHE / 2));
+			memmove(p->fibercache, p->fibercache + STACK_CACHE / 2,
+			        sizeof(void *) * (STACK_CACHE / 2));
 			p->nstack = STACK_CACHE / 2;
 		}
-		p->stackcache[p->nstack++] = *s;
+		p->fibercache[p->nstack] = g->san_fiber;
+		p->stackcache[p->nstack++] = g->stack;
 	} else {
-		goc__stack_free(s);
+		goc__stack_free(&g->stack);
+		goc__san_fiber_free(g->san_fiber);
 	}
-	s->lo = NULL;
+	g->san_fiber = NULL;
+	g->stack.lo = NULL;
 }
 
-static int stack_get(goc__p *p, goc__stack *s, size_t size)
+static int stack_get(goc__p *p, goc__g *g)
 {
+	size_t size = g->stack_size;
 	if (p && (size == 0 || size == goc__stack_default_size()) && p->nstack > 0) {
-		*s = p->stackcache[--p->nstack];
+		p->nstack--;
+		g->stack = p->stackcache[p->nstack];
+		g->san_fiber = p->fibercache[p->nstack];
 		return 0;
 	}
-	return goc__stack_alloc(s, size);
+	int rc = goc__stack_alloc(&g->stack, size);
+	if (rc == 0)
+		g->san_fiber = goc__san_fiber_new();
+	return rc;
 }
 
 static uint64_t goid_new(goc__p *p)
@@ -696,13 +711,12 @@ found:
 
 static void bind_stack(goc__m *m, goc__g *g)
 {
-	int rc = stack_get(m->p, &g->stack, g->stack_size);
+	int rc = stack_get(m->p, g);
 	if (rc)
 		goc__panic("stack: cannot allocate a %zu-byte stack for goroutine %llu (%s)",
 		           g->stack_size ? g->stack_size : goc__stack_default_size(),
 		           (unsigned long long)g->id, goc_strerror(rc));
 	goc__ctx_make(&g->ctx, g->stack.lo, g->stack.size, g_entry, g);
-	goc__san_g_create(g); /* lazily: TSan counts live fibers as threads */
 }
 
 /* After a G switched to g0: finish what it asked for. */
@@ -740,8 +754,7 @@ static void after_switch(goc__m *m, goc__g *g)
 		m->dead = NULL;
 		atomic_store_explicit(&g->status, G_DEAD, memory_order_relaxed);
 		counter_add(&m->p->nexited, 1);
-		goc__san_g_destroy(g);
-		stack_put(m->p, &g->stack);
+		stack_put(m->p, g);
 		if (g->copy_kind == 2)
 			free(g->arg);
 		g->fn = NULL;

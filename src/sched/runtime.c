@@ -318,8 +318,10 @@ static void runtime_stop(void)
 	}
 	for (int i = 0; i < goc__s.maxprocs; i++) {
 		goc__p *p = goc__s.allp[i];
-		for (int k = 0; k < p->nstack; k++)
+		for (int k = 0; k < p->nstack; k++) {
 			goc__stack_free(&p->stackcache[k]);
+			goc__san_fiber_free(p->fibercache[k]);
+		}
 		goc__timerheap_free(&p->timers);
 		free(p);
 	}
@@ -328,11 +330,12 @@ static void runtime_stop(void)
 		next = c->next;
 		for (int32_t i = 0; i < c->used; i++) {
 			goc__g *g = &c->g[i];
-			if (g->stack.lo)
+			if (g->stack.lo) {
 				goc__stack_free(&g->stack);
+				goc__san_fiber_free(g->san_fiber);
+			}
 			if (g->copy_kind == 2 && g->fn)
 				free(g->arg);
-			goc__san_g_destroy(g);
 		}
 		munmap(c, (size_t)2 << 20);
 	}

@@ -11,8 +11,7 @@
  * after arriving, __sanitizer_finish_switch_fiber(saved). A finishing
  * goroutine passes NULL as save so its fake stack is freed. The M's own
  * (thread) stack bounds are learnt on the first arrival in a goroutine.
- * TSan: one fiber per goroutine (created at spawn, destroyed at exit on g0)
- * and the thread's own fiber for g0; __tsan_switch_to_fiber(target, 0)
+ * TSan: one fiber per running goroutine (see goc__san_fiber_new) and the thread's own fiber for g0; __tsan_switch_to_fiber(target, 0)
  * before each switch also orders the switch for the race detector. */
 #include "sched.h"
 
@@ -31,22 +30,26 @@ void goc__san_m_init(goc__m *m)
 	(void)m;
 }
 
-void goc__san_g_create(goc__g *g)
+/* TSan fibers are costly to make and destroy, and TSan caps live fibers
+ * with its threads (8128), so a fiber belongs to a stack, not to a G: it
+ * is made when a stack is first bound and reused with the stack from the
+ * P's cache, so live fibers = stacks in use or cached. */
+void *goc__san_fiber_new(void)
 {
 #if defined(GOC__TSAN)
-	g->tsan_fiber = __tsan_create_fiber(0);
+	return __tsan_create_fiber(0);
+#else
+	return NULL;
 #endif
-	(void)g;
 }
 
-void goc__san_g_destroy(goc__g *g)
+void goc__san_fiber_free(void *fiber)
 {
 #if defined(GOC__TSAN)
-	if (g->tsan_fiber)
-		__tsan_destroy_fiber(g->tsan_fiber);
-	g->tsan_fiber = NULL;
+	if (fiber)
+		__tsan_destroy_fiber(fiber);
 #endif
-	(void)g;
+	(void)fiber;
 }
 
 /* Called first thing on a goroutine's stack each time it (re)starts. */
@@ -71,7 +74,7 @@ void goc__switch_to_g(goc__m *m, goc__g *g)
 	__sanitizer_start_switch_fiber(&fake, g->stack.lo, g->stack.size);
 #endif
 #if defined(GOC__TSAN)
-	__tsan_switch_to_fiber(g->tsan_fiber, 0);
+	__tsan_switch_to_fiber(g->san_fiber, 0);
 #endif
 	goc__ctx_switch(&m->g0, &g->ctx);
 #if defined(GOC__ASAN)

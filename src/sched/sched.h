@@ -60,9 +60,7 @@ struct goc__g {
 #if defined(GOC__ASAN)
 	void *asan_fake_stack;
 #endif
-#if defined(GOC__TSAN)
-	void *tsan_fiber;
-#endif
+	void *san_fiber;           /* TSan fiber; travels with the stack */
 	unsigned char argbuf[G_INLINE_ARG] __attribute__((aligned(16)));
 };
 
@@ -120,6 +118,7 @@ struct goc__p {
 	int32_t ngfree;
 	int32_t nstack;
 	goc__stack stackcache[STACK_CACHE];
+	void *fibercache[STACK_CACHE];      /* each cached stack's TSan fiber */
 	uint64_t goid_next, goid_end;       /* ids handed out in batches */
 	_Atomic int64_t ncreated, nexited;  /* owner-written; summed for counts */
 
@@ -252,8 +251,8 @@ void goc__procs_resize(int n);
 /* thread.c */
 void goc__thread_g_release(void);
 /* sanitizer.c: fiber annotations around goc__ctx_switch */
-void goc__san_g_create(goc__g *g);
-void goc__san_g_destroy(goc__g *g);
+void *goc__san_fiber_new(void);      /* NULL outside TSan builds */
+void goc__san_fiber_free(void *fiber);
 void goc__san_m_init(goc__m *m);
 void goc__san_g_started(goc__m *m, goc__g *g); /* first thing on a new G */
 void goc__switch_to_g(goc__m *m, goc__g *g);  /* g0 -> g */
