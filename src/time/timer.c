@@ -114,7 +114,17 @@ typedef struct after {
 	goc__timer t;
 	goc__tnode node;
 	goc_chan *c;             /* the timer's own reference */
+	/* 2 at creation: the callback's and goc_after's own, which it drops
+	 * once goc__timer_start has returned (sched may still read t after
+	 * dropping the heap lock, when the callback may already have run). */
+	_Atomic uint32_t refs;
 } after;
+
+static void after_unref(after *a)
+{
+	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+		free(a);
+}
 
 static void after_fire(goc__timer *t, int64_t now)
 {
@@ -122,7 +132,7 @@ static void after_fire(goc__timer *t, int64_t now)
 	goc_try_send(a->c, &now); /* capacity 1, only sender: never full */
 	goc_chan_release(a->c);
 	goc__orphan_reap(&a->node);
-	free(a);
+	after_unref(a);
 }
 
 goc_chan *goc_after(int64_t ns)
@@ -147,8 +157,10 @@ goc_chan *goc_after(int64_t ns)
 	a->t.fn = after_fire;
 	a->t.arg = a;
 	a->t.index = -1;
+	atomic_init(&a->refs, 2);
 	goc__orphan_add(&a->node);
 	goc__timer_start(&a->t);
+	after_unref(a);
 	return c;
 }
 
