@@ -450,7 +450,7 @@ static int blob_ok(const struct blob *b, uint32_t seq)
 	return memcmp(b, &want, sizeof want) == 0;
 }
 
-struct blob_arg { goc_chan *c; int n; };
+struct blob_arg { goc_chan *c; int n; goc_chan *finished; };
 
 static void blob_sender(void *p)
 {
@@ -461,19 +461,22 @@ static void blob_sender(void *p)
 		goc_send(a->c, &b);
 		memset(&b, 0xee, sizeof b); /* the channel holds its own copy */
 	}
+	goc_close(a->finished);
 }
 
 static void test_large_values_are_copied_whole(void)
 {
 	for (size_t cap = 0; cap <= 3; cap += 3) {
-		struct blob_arg a = { goc_chan_make(sizeof(struct blob), cap), 300 };
+		struct blob_arg a = { goc_chan_make(sizeof(struct blob), cap), 300, goc_chan_make(0, 0) };
 		CHECK_EQ(goc_go(blob_sender, &a), 0);
 		struct blob b;
 		for (int i = 0; i < a.n; i++) {
 			CHECK_EQ(goc_recv(a.c, &b), 0);
 			CHECK(blob_ok(&b, (uint32_t)i));
 		}
+		CHECK_EQ(goc_recv(a.finished, NULL), GOC_ECLOSED); /* a outlives the sender */
 		goc_chan_release(a.c);
+		goc_chan_release(a.finished);
 	}
 }
 

@@ -7,6 +7,18 @@
 #include <goc.h>
 #include <stdatomic.h>
 
+/* Sizes shrink under sanitizers: each goroutine costs a TSan fiber (ms). */
+#if defined(GOC_TEST_TSAN)
+#define SIEVE_LIMIT 300
+#define CHAIN_LENGTH 300
+#elif defined(GOC_TEST_ASAN)
+#define SIEVE_LIMIT 2000
+#define CHAIN_LENGTH 4000
+#else
+#define SIEVE_LIMIT 3000
+#define CHAIN_LENGTH 3000
+#endif
+
 /* ---- prime sieve -------------------------------------------------------- */
 
 GOC_CHAN_DECLARE(ints, int);
@@ -55,7 +67,7 @@ static int primes_upto(int limit, int *out)
 
 static void test_prime_sieve_finds_the_primes(void)
 {
-	enum { LIMIT = 3000 };
+	enum { LIMIT = SIEVE_LIMIT };
 	static int want[LIMIT], got[LIMIT];
 	int nwant = primes_upto(LIMIT, want);
 
@@ -96,7 +108,7 @@ static void whisper(void *p)
 
 static void test_daisy_chain_passes_the_whisper(void)
 {
-	enum { N = 10000 };
+	enum { N = CHAIN_LENGTH };
 	ints leftmost = ints_make(0), left = leftmost;
 	ints_retain(leftmost);
 	for (int i = 0; i < N; i++) {
