@@ -60,7 +60,7 @@ test:
 	CTEST_ARGS="$(CTEST_ARGS)" CMAKE=$(CMAKE) ./cmake/test-suites.sh
 
 bench:
-	BENCH_DIR=$(BENCH_DIR) JOBS=$(JOBS) ./bench/run.sh $(BENCH)
+	@BENCH_DIR=$(BENCH_DIR) JOBS=$(JOBS) ./bench/run.sh $(BENCH)
 
 install: build
 	DESTDIR=$(DESTDIR) $(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)
