@@ -231,7 +231,7 @@ static void counter_add(_Atomic int64_t *c, int64_t d)
 
 static _Noreturn void goexit(void);
 
-static void g_entry(void *arg)
+GOC__NO_TSAN static void g_entry(void *arg)
 {
 	goc__g *g = arg;
 	goc__san_g_started(goc__getm(), g);
@@ -316,7 +316,7 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	return 0;
 }
 
-static _Noreturn void goexit(void)
+GOC__NO_TSAN static _Noreturn void goexit(void)
 {
 	goc__m *m = goc__getm();
 	goc__g *g = m->curg;

@@ -95,7 +95,7 @@ void goc__switch_to_g0(goc__m *m, goc__g *g)
 	arrived_on_g(goc__getm(), g);
 }
 
-void goc__switch_to_g0_exit(goc__m *m, goc__g *g)
+GOC__NO_TSAN void goc__switch_to_g0_exit(goc__m *m, goc__g *g)
 {
 #if defined(GOC__ASAN)
 	__sanitizer_start_switch_fiber(NULL, m->asan_stack_bottom, m->asan_stack_size);

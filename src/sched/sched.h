@@ -158,6 +158,15 @@ struct goc__m {
 #endif
 };
 
+/* A goroutine's outermost frames never return (they switch away for good),
+ * so they must not push entries on TSan's shadow call stack: a fiber is
+ * reused with its stack, and leftover frames would pile up there. */
+#if defined(GOC__TSAN)
+#define GOC__NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define GOC__NO_TSAN
+#endif
+
 /* Global scheduler state. Lock order: timer heap locks -> sched.lock;
  * sched.lock is never held while taking a channel or timer lock. */
 typedef struct goc__sched {
