@@ -40,6 +40,7 @@ static int64_t now_ns(void)
 
 static void echo(void *arg)
 {
+	(void)arg;
 	long v;
 	while (goc_recv(ping, &v) == 0) {
 		v++;
