@@ -23,6 +23,7 @@ void goc__blocking_enter(void)
 	atomic_store_explicit(&g->status, G_SYSCALL, memory_order_relaxed);
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_BLOCKING, memory_order_relaxed);
 	g->in_blocking = true;
+	GOC__TRACE(GOC__EV_BLOCKING_ENTER, g, 0);
 	m->oldp = p;
 	m->p = NULL;
 	p->sysgen++;
@@ -40,6 +41,7 @@ void goc__blocking_exit(void)
 	goc__p *p = m->oldp;
 	m->oldp = NULL;
 	g->in_blocking = false;
+	GOC__TRACE(GOC__EV_BLOCKING_EXIT, g, 0);
 	atomic_fetch_sub(&goc__s.nmblocking, 1);
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 	uint64_t expect = (p->sysgen << 2) | SYS_BLOCKING;

@@ -37,6 +37,7 @@
 #include <time.h>
 
 goc__sched goc__s;
+_Atomic int goc__tracing;
 static __thread goc__m *tls_m;
 
 /* Not inlined and not cached: a goroutine may resume on another thread. */
@@ -304,6 +305,7 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	g->lock_depth = 0;
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	GOC__TRACE(GOC__EV_SPAWN, g, (int64_t)g->parent_id);
 	if (p) {
 		counter_add(&p->ncreated, 1);
 		goc__runq_put(p, g, true);
@@ -378,6 +380,7 @@ void goc__ready(goc__g *g)
 		return;
 	}
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	GOC__TRACE(GOC__EV_UNBLOCK, g, 0);
 	goc__m *m = goc__getm();
 	if (m && m->p && !m->is_poller)
 		goc__runq_put(m->p, g, true);
@@ -728,6 +731,7 @@ static void after_switch(goc__m *m, goc__g *g)
 		m->parked = NULL;
 		atomic_store_explicit(&g->status, G_WAITING, memory_order_relaxed);
 		atomic_fetch_add_explicit(&goc__s.nparks, 1, memory_order_relaxed);
+		GOC__TRACE(GOC__EV_BLOCK, g, atomic_load_explicit(&g->wait_reason, memory_order_relaxed));
 		int64_t deadline = g->park_deadline;
 		if (deadline != GOC__NO_DEADLINE)
 			atomic_store_explicit(&g->park_arming, 1, memory_order_relaxed);
@@ -745,6 +749,7 @@ static void after_switch(goc__m *m, goc__g *g)
 	} else if (m->yielded) {
 		m->yielded = NULL;
 		atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+		GOC__TRACE(GOC__EV_YIELD, g, 0);
 		goc__runq_put(m->p, g, false);
 	} else if (m->exitblocking) {
 		m->exitblocking = NULL;
@@ -753,6 +758,7 @@ static void after_switch(goc__m *m, goc__g *g)
 	} else if (m->dead) {
 		m->dead = NULL;
 		atomic_store_explicit(&g->status, G_DEAD, memory_order_relaxed);
+		GOC__TRACE(GOC__EV_EXIT, g, 0);
 		counter_add(&m->p->nexited, 1);
 		stack_put(m->p, g);
 		if (g->copy_kind == 2)
@@ -773,6 +779,7 @@ static void execute(goc__m *m, goc__g *g)
 	if (!g->stack.lo)
 		bind_stack(m, g);
 	atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
+	GOC__TRACE(GOC__EV_RUN, g, 0);
 	m->curg = g;
 	m->p->schedtick++;
 	m->p->nswitch++;

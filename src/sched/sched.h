@@ -268,6 +268,27 @@ void goc__switch_to_g(goc__m *m, goc__g *g);  /* g0 -> g */
 void goc__switch_to_g0(goc__m *m, goc__g *g); /* g -> g0 */
 void goc__switch_to_g0_exit(goc__m *m, goc__g *g); /* g -> g0, g finished */
 
+/* Tracing (src/debug/trace.c defines goc__trace_emit and is the only
+ * module that sets goc__tracing; sched only reports events through it). */
+enum {
+	GOC__EV_SPAWN,      /* arg: parent goroutine id */
+	GOC__EV_RUN,
+	GOC__EV_BLOCK,      /* arg: wait reason */
+	GOC__EV_UNBLOCK,
+	GOC__EV_YIELD,
+	GOC__EV_EXIT,
+	GOC__EV_BLOCKING_ENTER,
+	GOC__EV_BLOCKING_EXIT,
+};
+extern _Atomic int goc__tracing;
+#pragma weak goc__trace_emit
+void goc__trace_emit(int ev, goc__g *g, int64_t arg);
+#define GOC__TRACE(ev, g, arg)                                                          \
+	do {                                                                             \
+		if (GOC__UNLIKELY(atomic_load_explicit(&goc__tracing, memory_order_relaxed))) \
+			goc__trace_emit((ev), (g), (arg));                               \
+	} while (0)
+
 /* debug hooks (src/debug/) */
 _Noreturn void goc__debug_deadlock(void);       /* message + dump, exit 2 */
 _Noreturn void goc__stack_overflow_report(goc__g *g); /* names g, aborts */
