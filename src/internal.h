@@ -139,7 +139,7 @@ struct goc__timer {
 	int64_t period;                         /* 0: one-shot */
 	void (*fn)(goc__timer *t, int64_t now);
 	void *arg;
-	void *heap;                             /* sched's; NULL when not armed */
+	void *_Atomic heap;                     /* sched's; NULL when not armed */
 	int32_t index;                          /* sched's: heap slot, -1 if none */
 };
 void goc__timer_start(goc__timer *t);   /* t->when, fn, arg, period set by caller */

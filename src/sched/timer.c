@@ -33,7 +33,7 @@ void goc__timerheap_init(goc__timerheap *h)
 void goc__timerheap_free(goc__timerheap *h)
 {
 	for (int32_t i = 0; i < h->len; i++) {
-		h->t[i]->heap = NULL;
+		atomic_store_explicit(&h->t[i]->heap, NULL, memory_order_relaxed);
 		h->t[i]->index = -1;
 	}
 	free(h->t);
@@ -85,7 +85,9 @@ static void heap_remove(goc__timerheap *h, int32_t i)
 		sift_up(h->t, i);
 	}
 	t->index = -1;
-	t->heap = NULL;
+	/* release: a stop that reads NULL without the lock must still see
+	 * everything the firing thread did under it. */
+	atomic_store_explicit(&t->heap, NULL, memory_order_release);
 	atomic_store_explicit(&h->next, h->len ? h->t[0]->when : INT64_MAX, memory_order_relaxed);
 }
 
@@ -104,7 +106,7 @@ void goc__timer_start(goc__timer *t)
 		h->t = a;
 		h->cap = cap;
 	}
-	t->heap = h;
+	atomic_store_explicit(&t->heap, h, memory_order_relaxed);
 	h->t[h->len] = t;
 	sift_up(h->t, h->len++);
 	/* seq_cst store here and load of poll_until below, against the
@@ -122,11 +124,11 @@ void goc__timer_start(goc__timer *t)
 
 bool goc__timer_stop(goc__timer *t)
 {
-	goc__timerheap *h = t->heap;
+	goc__timerheap *h = atomic_load_explicit(&t->heap, memory_order_acquire);
 	if (!h)
 		return false;
 	goc__lock_acquire(&h->lock);
-	bool armed = t->heap == h && t->index >= 0;
+	bool armed = atomic_load_explicit(&t->heap, memory_order_relaxed) == h && t->index >= 0;
 	if (armed) {
 		heap_remove(h, t->index);
 		atomic_fetch_sub_explicit(&goc__s.timers_armed, 1, memory_order_relaxed);
