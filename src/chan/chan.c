@@ -19,11 +19,51 @@
 #include "hchan.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 void goc__chan_unlock(void *c)
 {
-	goc__lock_release(&((goc_chan *)c)->lock);
+	goc__chanlock_release(&((goc_chan *)c)->lock);
+}
+
+/* ---- the channel lock's slow paths (hchan.h) ------------------------------ */
+
+GOC__NOINLINE void goc__chanlock_slow(goc__chanlock *l)
+{
+	/* Spin while the holder runs on another CPU (critical sections are tens
+	 * of ns), then give the CPU away in case it was preempted, then sleep. */
+	for (int i = 0; i < 100; i++) {
+		uint32_t free_ = 0;
+		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(&l->state, &free_, 1, memory_order_acquire,
+		                                          memory_order_relaxed))
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ volatile("yield");
+#endif
+	}
+	for (int i = 0; i < 4; i++) {
+		uint32_t free_ = 0;
+		if (atomic_compare_exchange_strong_explicit(&l->state, &free_, 1, memory_order_acquire,
+		                                            memory_order_relaxed))
+			return;
+		sched_yield();
+	}
+	/* Mark the lock contended (so its release wakes us) and sleep. The
+	 * nap bounds the cost of the lost wake-up hchan.h describes. */
+	while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
+		goc__futex_wait(&l->state, 2, goc__nanotime() + GOC__CHANLOCK_NAP);
+}
+
+GOC__NOINLINE void goc__chanlock_wake(goc__chanlock *l)
+{
+	/* The futex wake only names the address: no access to freed memory if
+	 * the channel goes away once it is unlocked. */
+	if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2)
+		goc__futex_wake(&l->state, 1);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -43,7 +83,7 @@ goc_chan *goc_chan_make(size_t elem_size, size_t cap)
 		errno = ENOMEM;
 		return NULL;
 	}
-	c->lock = (goc__lock)GOC__LOCK_INIT;
+	atomic_init(&c->lock.state, 0);
 	atomic_init(&c->closed, 0);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->qcount, 0);
@@ -75,9 +115,9 @@ void goc_chan_release(goc_chan *c)
 		return;
 	/* Freeing under blocked waiters would hand them freed memory: keep the
 	 * channel instead (a leak, and the deadlock detector names them). */
-	goc__lock_acquire(&c->lock);
+	goc__chanlock_acquire(&c->lock);
 	bool waiters = goc__waitq_first(&c->recvq) || goc__waitq_first(&c->sendq);
-	goc__lock_release(&c->lock);
+	goc__chanlock_release(&c->lock);
 	if (!waiters)
 		free(c);
 }
@@ -118,16 +158,17 @@ enum { MODE_BLOCK, MODE_TRY, MODE_UNTIL };
 
 static GOC__NOINLINE int send_park(goc_chan *c, const void *elem, int64_t deadline)
 {
-	goc__sudog sg = { .g = goc__current(), .c = c, .elem = (void *)elem };
+	goc__sudog sg = { .g = goc__current(), .c = c, .elem = (void *)elem,
+	                  .exclusive = deadline == GOC__NO_DEADLINE };
 	goc__wait_prepare();
 	goc__waitq_push(&c->sendq, &sg);
 	int r = goc__park(goc__chan_unlock, c, GOC__WAIT_CHAN_SEND, c, deadline);
 	if (GOC__UNLIKELY(r == GOC__WAKE_TIMEOUT)) {
 		/* A receiver may have dequeued and skipped us; if not, leave. */
-		goc__lock_acquire(&c->lock);
+		goc__chanlock_acquire(&c->lock);
 		if (sg.queued)
 			goc__waitq_remove(&c->sendq, &sg);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return GOC_ETIMEDOUT;
 	}
 	return sg.success ? 0 : GOC_ECLOSED;
@@ -140,26 +181,26 @@ static inline int chan_send(goc_chan *c, const void *elem, int mode, int64_t dea
 	if (mode == MODE_TRY && !atomic_load_explicit(&c->closed, memory_order_acquire) && chan_full(c))
 		return GOC_EAGAIN;
 
-	goc__lock_acquire(&c->lock);
+	goc__chanlock_acquire(&c->lock);
 	if (GOC__UNLIKELY(atomic_load_explicit(&c->closed, memory_order_relaxed))) {
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return GOC_ECLOSED;
 	}
 	goc__sudog *sg = goc__waitq_dequeue(&c->recvq);
 	if (sg) {
 		goc__chan_send_direct(c, sg, elem);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		goc__chan_wake(sg);
 		return 0;
 	}
 	if (atomic_load_explicit(&c->qcount, memory_order_relaxed) < c->cap) {
 		goc__chan_buf_put(c, elem);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return 0;
 	}
 	if (mode != MODE_BLOCK) {
 		if (mode == MODE_TRY || deadline <= goc__nanotime()) {
-			goc__lock_release(&c->lock);
+			goc__chanlock_release(&c->lock);
 			return mode == MODE_TRY ? GOC_EAGAIN : GOC_ETIMEDOUT;
 		}
 	}
@@ -187,15 +228,16 @@ int goc_send_until(goc_chan *c, const void *elem, int64_t deadline)
 
 static GOC__NOINLINE int recv_park(goc_chan *c, void *out, int64_t deadline)
 {
-	goc__sudog sg = { .g = goc__current(), .c = c, .elem = out };
+	goc__sudog sg = { .g = goc__current(), .c = c, .elem = out,
+	                  .exclusive = deadline == GOC__NO_DEADLINE };
 	goc__wait_prepare();
 	goc__waitq_push(&c->recvq, &sg);
 	int r = goc__park(goc__chan_unlock, c, GOC__WAIT_CHAN_RECV, c, deadline);
 	if (GOC__UNLIKELY(r == GOC__WAKE_TIMEOUT)) {
-		goc__lock_acquire(&c->lock);
+		goc__chanlock_acquire(&c->lock);
 		if (sg.queued)
 			goc__waitq_remove(&c->recvq, &sg);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return GOC_ETIMEDOUT;
 	}
 	/* Woken by close: the closer zeroed *out already. */
@@ -219,28 +261,28 @@ static inline int chan_recv(goc_chan *c, void *out, int mode, int64_t deadline)
 		}
 	}
 
-	goc__lock_acquire(&c->lock);
+	goc__chanlock_acquire(&c->lock);
 	goc__sudog *sg = goc__waitq_dequeue(&c->sendq);
 	if (sg) {
 		goc__chan_recv_direct(c, sg, out);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		goc__chan_wake(sg);
 		return 0;
 	}
 	if (atomic_load_explicit(&c->qcount, memory_order_relaxed) > 0) {
 		goc__chan_buf_take(c, out);
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return 0;
 	}
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		if (out)
 			memset(out, 0, c->elem_size);
 		return GOC_ECLOSED;
 	}
 	if (mode != MODE_BLOCK) {
 		if (mode == MODE_TRY || deadline <= goc__nanotime()) {
-			goc__lock_release(&c->lock);
+			goc__chanlock_release(&c->lock);
 			return mode == MODE_TRY ? GOC_EAGAIN : GOC_ETIMEDOUT;
 		}
 	}
@@ -270,9 +312,9 @@ int goc_close(goc_chan *c)
 {
 	if (!c)
 		return GOC_EINVAL;
-	goc__lock_acquire(&c->lock);
+	goc__chanlock_acquire(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 		return GOC_ECLOSED;
 	}
 	/* release: pairs with the lock-free acquire loads of the try paths. */
@@ -295,7 +337,7 @@ int goc_close(goc_chan *c)
 		tail = &sg->next;
 	}
 	*tail = NULL;
-	goc__lock_release(&c->lock);
+	goc__chanlock_release(&c->lock);
 	while (head) {
 		sg = head;
 		head = sg->next; /* read before the wake frees the record */

@@ -91,7 +91,7 @@ static void sellock(const goc_case *cases, const uint32_t *lockorder, uint32_t n
 	for (uint32_t k = 0; k < n; k++) {
 		goc_chan *c = cases[lockorder[k]].chan;
 		if (c != prev) {
-			goc__lock_acquire(&c->lock);
+			goc__chanlock_acquire(&c->lock);
 			prev = c;
 		}
 	}
@@ -109,7 +109,7 @@ static void selunlock(const goc_case *cases, const uint32_t *lockorder, uint32_t
 		goc_chan *c = cases[lockorder[k]].chan;
 		if (k > 0 && c == cases[lockorder[k - 1]].chan)
 			continue; /* unlocked when k - 1 comes round */
-		goc__lock_release(&c->lock);
+		goc__chanlock_release(&c->lock);
 	}
 }
 
@@ -159,6 +159,9 @@ static GOC__NOINLINE int select_park(goc_case *cases, const uint32_t *lockorder,
 		sg->elem = cases[i].elem;
 		sg->index = i;
 		sg->success = false;
+		/* One case and no deadline: only that channel's lock holders can
+		 * end the wait; else other cases' wakers and the deadline race. */
+		sg->exclusive = n == 1 && deadline == GOC__NO_DEADLINE;
 		goc__waitq_push(cases[i].dir == GOC__CASE_SEND ? &c->sendq : &c->recvq, sg);
 	}
 	struct selpark sp = { cases, lockorder, n };
