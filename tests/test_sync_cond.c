@@ -13,7 +13,7 @@ static long ready_count;   /* guarded by mu */
 
 /* ---- ping-pong handshakes: a lost signal would hang (bounded below) ---- */
 
-enum { HANDSHAKES = 20000 };
+enum { HANDSHAKES = SCALED(20000) };
 
 /* Each side waits for its turn, then passes it. With a 5 s deadline per
  * wait, a lost wake-up is a failure, not a hang. */
@@ -90,7 +90,7 @@ static void wait_for_generation(void *arg)
 static void test_broadcast_wakes_every_waiter(void)
 {
 	enum { N = 50 };
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < SCALED(20); round++) {
 		ready_count = 0;
 		atomic_store(&released, 0);
 		goc_waitgroup_add(&wg, N);
@@ -188,7 +188,7 @@ static void test_signals_racing_with_timeouts(void)
 	atomic_store(&wakes, 0);
 	atomic_store(&timeouts_seen, 0);
 	int signals = 0;
-	for (int round = 0; round < 100; round++) {
+	for (int round = 0; round < SCALED(100); round++) {
 		goc_waitgroup_add(&wg, 4);
 		for (int i = 0; i < 4; i++)
 			CHECK_EQ(goc_go(racing_waiter, (void *)(intptr_t)(10000 + i * 20000)), 0);
@@ -199,7 +199,7 @@ static void test_signals_racing_with_timeouts(void)
 		CHECK_EQ(goc_waitgroup_wait(&wg), 0);
 	}
 	CHECK(atomic_load(&wakes) <= signals);
-	CHECK_EQ(atomic_load(&wakes) + atomic_load(&timeouts_seen), 400);
+	CHECK_EQ(atomic_load(&wakes) + atomic_load(&timeouts_seen), 4 * SCALED(100));
 	CHECK_EQ(atomic_load(&cv.nwait), 0);
 }
 

@@ -38,7 +38,7 @@ static void *thread_racer(void *arg)
 
 static void test_once_runs_fn_exactly_once_under_a_race(void)
 {
-	for (int round = 0; round < 50; round++) {
+	for (int round = 0; round < SCALED(50); round++) {
 		memset(&race_once, 0, sizeof race_once);
 		value = 0;
 		atomic_store(&calls, 0);

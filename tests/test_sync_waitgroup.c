@@ -17,7 +17,7 @@ static void finish(void *arg)
 
 static void test_wait_returns_after_every_done(void)
 {
-	enum { N = 5000 };
+	enum { N = SCALED(5000) };
 	atomic_store(&finished, 0);
 	CHECK_EQ(goc_waitgroup_add(&wg, N), 0);
 	for (int i = 0; i < N; i++)
@@ -59,7 +59,7 @@ static void wait_then_count(void *arg)
  * group is reused round after round. */
 static void test_many_waiters_released_and_group_reused(void)
 {
-	enum { ROUNDS = 200, WAITERS = 10 };
+	enum { ROUNDS = SCALED(200), WAITERS = 10 };
 	for (int round = 0; round < ROUNDS; round++) {
 		atomic_store(&woken, 0);
 		CHECK_EQ(goc_waitgroup_add(&wg, 2), 0);
@@ -118,7 +118,7 @@ static void wait_short(void *arg)
 
 static void test_timeouts_racing_with_release(void)
 {
-	for (int round = 0; round < 200; round++) {
+	for (int round = 0; round < SCALED(200); round++) {
 		CHECK_EQ(goc_waitgroup_add(&wg, 1), 0);
 		CHECK_EQ(goc_waitgroup_add(&done_wg, 4), 0);
 		for (int i = 0; i < 4; i++)
