@@ -115,11 +115,12 @@ int goc__semq_park(goc__semroot *r, goc__semw *w, int reason, const void *obj, i
 
 /* ---- spinning ----------------------------------------------------------
  * Spinning pays only when the holder is running on another CPU, so: a few
- * rounds at most, never on a single CPU, and never with a single worker
- * (the holder then cannot run until we park). When the scheduler provides
- * goc__can_spin (it knows idle and spinning workers and whether our P has
- * other work, as Go's sync_runtime_canSpin does) it decides; otherwise we
- * fall back to the worker count, re-read every 10 ms. */
+ * rounds at most, and never on a single CPU. Whether another worker may be
+ * running the holder is the scheduler's knowledge (idle and spinning
+ * workers, our P's run queue: Go's sync_runtime_canSpin); when it provides
+ * goc__can_spin, that decides. Without it we only know the CPU count: the
+ * public worker count (goc_procs) takes the runtime's start lock, which
+ * goc_main holds while it stops the workers, so a worker must not ask. */
 bool goc__can_spin(int iter) __attribute__((weak));
 
 #define SPIN_ROUNDS 4
@@ -131,23 +132,13 @@ bool goc__sync_can_spin(int iter)
 		return false;
 	if (goc__can_spin)
 		return goc__can_spin(iter);
-	static _Atomic int ncpu, nprocs;
-	static _Atomic int64_t procs_at;
+	static _Atomic int ncpu;
 	int c = atomic_load_explicit(&ncpu, memory_order_relaxed);
 	if (c == 0) {
 		c = goc__ncpu();
 		atomic_store_explicit(&ncpu, c, memory_order_relaxed);
 	}
-	if (c <= 1)
-		return false;
-	if (iter == 0) {
-		int64_t now = goc__nanotime();
-		if (now - atomic_load_explicit(&procs_at, memory_order_relaxed) > 10000000) {
-			atomic_store_explicit(&procs_at, now, memory_order_relaxed);
-			atomic_store_explicit(&nprocs, goc_procs(0), memory_order_relaxed);
-		}
-	}
-	return atomic_load_explicit(&nprocs, memory_order_relaxed) > 1;
+	return c > 1;
 }
 
 void goc__sync_spin(void)
