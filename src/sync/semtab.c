@@ -96,6 +96,33 @@ void goc__semq_remove(goc__semroot *r, goc__semw *w)
 	w->queued = false;
 }
 
+/* goc_main returned and its workers stopped: goroutines still parked on sync
+ * objects are abandoned and their stacks (where their records live) are
+ * about to be freed. Unlink those records so that no bucket points into
+ * freed memory when the table is used again (a foreign thread, a later
+ * goc_main). Foreign threads' records stay: those threads are alive. The
+ * objects the abandoned goroutines waited on keep counting them, as a
+ * channel keeps the goroutines blocked on it: they must not be used after.
+ * Call after the workers are joined, before goroutine stacks are freed. */
+void goc__sync_runtime_stopped(void)
+{
+	for (int i = 0; i < SEMTAB_SIZE; i++) {
+		goc__semroot *r = &semtab[i];
+		goc__semroot_lock(r);
+		goc__semw *h = r->heads;
+		while (h) {
+			goc__semw *knext = h->knext;
+			for (goc__semw *w = h, *next; w; w = next) {
+				next = w->next;
+				if (!goc__g_is_thread(w->g))
+					goc__semq_remove(r, w);
+			}
+			h = knext;
+		}
+		goc__semroot_unlock(r);
+	}
+}
+
 static void unlock_root(void *arg)
 {
 	goc__lock_release(&((goc__semroot *)arg)->lock);

@@ -76,6 +76,9 @@ void goc__semq_remove(goc__semroot *r, goc__semw *w);
  * then removes w if w->queued is still set, does its accounting, unlocks. */
 int goc__semq_park(goc__semroot *r, goc__semw *w, int reason, const void *obj, int64_t deadline);
 
+/* Shutdown hook for sched's runtime_stop (semtab.c says when to call it). */
+void goc__sync_runtime_stopped(void);
+
 /* ---- goc_sema internals shared by sema.c and its context form ---------- */
 /* GOC_EINVAL for NULL, n < 0 or n > size; else 0. */
 static inline int goc__sema_check(goc_sema *s, int64_t n)
