@@ -253,7 +253,9 @@ static void wake_one(goc_mutex *m)
 			break;
 		goc__semw *w = goc__semq_first(r, m);
 		if (!w)
-			goc__panic("mutex: %u waiters counted but none queued", waiters_of(old));
+			goc__panic("mutex %p: %u waiters counted but none queued (copied while in "
+			           "use, or used after goc_main returned with goroutines waiting?)",
+			           (void *)m, waiters_of(old));
 		goc__semq_remove(r, w);
 		if (!goc__wait_claim(w->g)) {
 			/* Its deadline won: it is leaving; uncount it and look again. */
