@@ -38,10 +38,27 @@ static void *thread_producer(void *arg)
 	return NULL;
 }
 
-static void *join(void *arg)
+/* Start the producer thread and wait for it: inside goc_blocking, so this
+ * worker's P keeps running goroutines meanwhile (and the deadlock detector
+ * knows we are not stuck while the thread has not called goc yet). */
+static void *run_producer_thread(void *arg)
 {
-	pthread_join(*(pthread_t *)arg, NULL);
+	pthread_t th;
+	if (pthread_create(&th, NULL, thread_producer, arg) != 0)
+		return (void *)1;
+	pthread_join(th, NULL);
 	return NULL;
+}
+
+struct summer { goc_chan *in, *result; };
+
+static void sum_all(void *arg)
+{
+	struct summer *s = arg;
+	long total = 0, x;
+	while (goc_recv(s->in, &x) == 0)
+		total += x;
+	goc_send(s->result, &total);    /* buffered: returns at once */
 }
 
 static int run(int argc, char **argv)
@@ -87,16 +104,15 @@ static int run(int argc, char **argv)
 	EXPECT(goc_recv(done, NULL) == 0);
 	goc_chan_release(done);
 
-	/* 5. A pthread sends, this goroutine receives. */
-	goc_chan *t = goc_chan_make(sizeof(long), 8);
-	pthread_t th;
-	pthread_create(&th, NULL, thread_producer, t);
-	long total = 0, x;
-	while (goc_recv(t, &x) == 0)
-		total += x;
-	goc_blocking(join, &th);        /* pthread_join blocks: hand off the P */
+	/* 5. A pthread sends, a goroutine receives. */
+	struct summer s = { goc_chan_make(sizeof(long), 8), goc_chan_make(sizeof(long), 1) };
+	goc_go(sum_all, &s);
+	EXPECT(goc_blocking(run_producer_thread, s.in) == NULL);
+	long total = 0;
+	goc_recv(s.result, &total);
 	EXPECT(total == 5050);
-	goc_chan_release(t);
+	goc_chan_release(s.in);
+	goc_chan_release(s.result);
 
 	if (!failures)
 		printf("chan_basics: ok\n");
