@@ -224,7 +224,7 @@ static int select_impl(goc_case *cases, size_t n, int mode, int64_t deadline)
 			continue;
 		if (GOC__UNLIKELY(cas->dir == GOC__CASE_SEND && !cas->elem && cas->chan->elem_size))
 			goto invalid;
-		uint32_t j = goc__chan_rand(norder + 1);
+		uint32_t j = norder ? goc__chan_rand(norder + 1) : 0; /* rand(1) is 0 */
 		pollorder[norder] = pollorder[j];
 		pollorder[j] = i;
 		norder++;
