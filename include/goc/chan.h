@@ -160,10 +160,13 @@ static inline bool goc_case_ok(const goc_case *c)
  *   ints_retain/_release, ints_rx_retain/_release, ints_tx_retain/_release
  *   size_t ints_len(ints), ints_cap(ints)
  *
- * Sending on an ints_rx, receiving from or closing an ints_tx, or passing
- * another struct or pointer type does not compile. The value parameter of
- * ints_send is an ordinary C parameter, so arithmetic values convert as in
- * any call; GOC_SEND / GOC_RECV (below) accept only exactly the element type.
+ * Sending on an ints_rx, receiving from or closing an ints_tx, turning a
+ * one-way handle back into `ints`, or passing another struct type does not
+ * compile (a wrong pointer type is diagnosed: an error with -Werror, or by
+ * default from GCC 14). The value parameter of ints_send is an ordinary C
+ * parameter, so arithmetic values convert as in any call; GOC_SEND /
+ * GOC_RECV and friends (below) accept exactly the element type only.
+ * T may be any complete object type except an array (wrap it in a struct).
  * A generator that makes its channel and returns only the _rx end confines
  * sending to itself: lexical confinement, checked by the compiler.
  *
