@@ -139,8 +139,8 @@ struct goc__timer {
 	int64_t period;                         /* 0: one-shot */
 	void (*fn)(goc__timer *t, int64_t now);
 	void *arg;
-	void *_Atomic heap;                     /* sched's; NULL when not armed */
-	int32_t index;                          /* sched's: heap slot, -1 if none */
+	void *_Atomic heap;                     /* sched's: heap of the last start */
+	int32_t index;                          /* sched's: heap slot, -1: not armed */
 };
 void goc__timer_start(goc__timer *t);   /* t->when, fn, arg, period set by caller */
 /* Disarm; true if it was armed (and so did not fire this time). After it

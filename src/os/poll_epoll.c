@@ -8,11 +8,16 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static int epfd = -1;
 static int evfd = -1;
 static _Atomic uint32_t interrupt_pending;
+
+static int wait_ms(struct epoll_event *evs, int max, int64_t deadline);
+static int dispatch(struct epoll_event *evs, int n);
 
 int goc__os_poll_init(void)
 {
@@ -54,7 +59,37 @@ int goc__os_poll_del(int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* epoll_pwait2 (Linux 5.11) takes a nanosecond timeout, so timers fire
+ * on time instead of on the next whole millisecond; older kernels get
+ * epoll_wait with the timeout rounded up. */
+static int wait_ns(struct epoll_event *evs, int max, int64_t deadline)
+{
+#if defined(SYS_epoll_pwait2)
+	static _Atomic int unsupported;
+	if (deadline != 0 && deadline != INT64_MAX && !atomic_load_explicit(&unsupported, memory_order_relaxed)) {
+		int64_t d = deadline - goc__nanotime();
+		if (d < 0)
+			d = 0;
+		struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
+		long n = syscall(SYS_epoll_pwait2, epfd, evs, max, &ts, NULL, (size_t)8);
+		if (n >= 0 || errno != ENOSYS)
+			return (int)n;
+		atomic_store_explicit(&unsupported, 1, memory_order_relaxed);
+	}
+#endif
+	return -2;
+}
+
 int goc__os_poll_wait(int64_t deadline)
+{
+	struct epoll_event evs[128];
+	int n = wait_ns(evs, 128, deadline);
+	if (n == -2)
+		n = wait_ms(evs, 128, deadline);
+	return dispatch(evs, n);
+}
+
+static int wait_ms(struct epoll_event *evs, int max, int64_t deadline)
 {
 	int timeout_ms;
 	if (deadline == 0) {
@@ -72,8 +107,11 @@ int goc__os_poll_wait(int64_t deadline)
 		else
 			timeout_ms = (int)((d + 999999) / 1000000);
 	}
-	struct epoll_event evs[128];
-	int n = epoll_wait(epfd, evs, 128, timeout_ms);
+	return epoll_wait(epfd, evs, max, timeout_ms);
+}
+
+static int dispatch(struct epoll_event *evs, int n)
+{
 	int fired = 0;
 	for (int i = 0; i < n; i++) {
 		goc__pollable *p = evs[i].data.ptr;

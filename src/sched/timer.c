@@ -6,6 +6,11 @@
  * arming thread's P (or P 0 from a foreign thread) and never move heaps
  * while armed, so t->heap names the lock that guards t.
  *
+ * t->heap is set by the first start and only changed by a later start
+ * (never cleared by firing); t->index >= 0 says "armed". So a stop that
+ * races with the firing always takes the heap lock and returns only after
+ * fn has finished, even if fn already disarmed the timer.
+ *
  * Firing: whoever finds a heap's head due (its own P in the schedule loop,
  * an idle worker scanning all Ps, the poller after waking, the monitor for a
  * P whose worker is stuck) pops it and runs fn with the heap lock held. So
@@ -33,7 +38,6 @@ void goc__timerheap_init(goc__timerheap *h)
 void goc__timerheap_free(goc__timerheap *h)
 {
 	for (int32_t i = 0; i < h->len; i++) {
-		atomic_store_explicit(&h->t[i]->heap, NULL, memory_order_relaxed);
 		h->t[i]->index = -1;
 	}
 	free(h->t);
@@ -85,9 +89,6 @@ static void heap_remove(goc__timerheap *h, int32_t i)
 		sift_up(h->t, i);
 	}
 	t->index = -1;
-	/* release: a stop that reads NULL without the lock must still see
-	 * everything the firing thread did under it. */
-	atomic_store_explicit(&t->heap, NULL, memory_order_release);
 	atomic_store_explicit(&h->next, h->len ? h->t[0]->when : INT64_MAX, memory_order_relaxed);
 }
 
@@ -106,7 +107,7 @@ void goc__timer_start(goc__timer *t)
 		h->t = a;
 		h->cap = cap;
 	}
-	atomic_store_explicit(&t->heap, h, memory_order_relaxed);
+	atomic_store_explicit(&t->heap, h, memory_order_release);
 	h->t[h->len] = t;
 	sift_up(h->t, h->len++);
 	/* seq_cst store here and load of poll_until below, against the
@@ -114,9 +115,10 @@ void goc__timer_start(goc__timer *t)
 	 * poll_block): either we see its poll_until and interrupt it, or it
 	 * sees this timer when it computes how long to sleep. */
 	atomic_store(&h->next, h->t[0]->when);
-	goc__lock_release(&h->lock);
+	int64_t when = t->when; /* t may fire and be freed once we unlock */
 	atomic_fetch_add_explicit(&goc__s.timers_armed, 1, memory_order_relaxed);
-	if (t->when < atomic_load(&goc__s.poll_until))
+	goc__lock_release(&h->lock);
+	if (when < atomic_load(&goc__s.poll_until))
 		goc__os_poll_interrupt();
 	else if (!m || !m->p)
 		goc__wakep();
@@ -128,7 +130,7 @@ bool goc__timer_stop(goc__timer *t)
 	if (!h)
 		return false;
 	goc__lock_acquire(&h->lock);
-	bool armed = atomic_load_explicit(&t->heap, memory_order_relaxed) == h && t->index >= 0;
+	bool armed = t->index >= 0;
 	if (armed) {
 		heap_remove(h, t->index);
 		atomic_fetch_sub_explicit(&goc__s.timers_armed, 1, memory_order_relaxed);
@@ -152,11 +154,14 @@ int goc__timers_run(goc__timerheap *h, int64_t now)
 			t->when += t->period * (1 + late / t->period);
 			sift_down(h->t, h->len, 0);
 			atomic_store_explicit(&h->next, h->t[0]->when, memory_order_relaxed);
+			t->fn(t, now);
 		} else {
 			heap_remove(h, 0);
+			t->fn(t, now);
+			/* Only now: what fn readied is visible before the deadlock
+			 * check can see one timer fewer. */
 			atomic_fetch_sub_explicit(&goc__s.timers_armed, 1, memory_order_relaxed);
 		}
-		t->fn(t, now);
 		fired++;
 	}
 	goc__lock_release(&h->lock);
