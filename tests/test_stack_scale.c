@@ -162,10 +162,11 @@ static void test_touched_memory_goes_back_to_the_os(void)
 	size_t freed = rss_bytes();
 	fprintf(stderr, "    rss: base %zu MiB, touched %zu MiB, freed %zu MiB", base / MiB,
 	        full / MiB, freed / MiB);
-	/* Measured as drops: a sanitizer's shadow of the touched memory stays
-	 * resident, and is not ours to return. The pool keeps at most 256
-	 * recently freed stacks resident. */
-	CHECK(full - freed >= (N - 256) * touch * 9 / 10);
+	/* The pool keeps up to 4096 recently freed stacks warm (stack.c): a
+	 * free returns nothing yet, and loses nothing. Measured as drops: a
+	 * sanitizer's shadow of the touched memory stays resident, and is not
+	 * ours to return. */
+	CHECK(freed <= full + MiB);
 	goc__stack_trim();
 	size_t trimmed = rss_bytes();
 	fprintf(stderr, ", trimmed %zu MiB\n", trimmed / MiB);

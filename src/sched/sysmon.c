@@ -56,6 +56,7 @@ static void *sysmon_main(void *arg)
 {
 	(void)arg;
 	int64_t delay = 20000;
+	bool trimmed = false;
 	while (!atomic_load(&sysmon_quit)) {
 		bool all_idle = atomic_load(&goc__s.npidle) == atomic_load(&goc__s.nprocs) &&
 		                atomic_load(&goc__s.nmblocking) == 0;
@@ -64,8 +65,17 @@ static void *sysmon_main(void *arg)
 			atomic_store(&sysmon_sleeping, 1);
 			/* Re-check after announcing we sleep (pairs with wake). */
 			if (atomic_load(&goc__s.npidle) == atomic_load(&goc__s.nprocs) &&
-			    atomic_load(&goc__s.nmblocking) == 0 && !atomic_load(&sysmon_quit))
-				goc__futex_wait(&sysmon_word, w, GOC__NO_DEADLINE);
+			    atomic_load(&goc__s.nmblocking) == 0 && !atomic_load(&sysmon_quit)) {
+				/* Idle for a second: give warm stack memory back to the
+				 * OS once, then sleep until something runs. */
+				goc__futex_wait(&sysmon_word, w,
+				                trimmed ? GOC__NO_DEADLINE : goc__nanotime() + 1000000000);
+				if (!trimmed && atomic_load(&sysmon_word) == w &&
+				    atomic_load(&goc__s.npidle) == atomic_load(&goc__s.nprocs)) {
+					goc__stack_trim();
+					trimmed = true;
+				}
+			}
 			atomic_store(&sysmon_sleeping, 0);
 			delay = 20000;
 			continue;
@@ -74,6 +84,7 @@ static void *sysmon_main(void *arg)
 		atomic_store(&sysmon_sleeping, 1);
 		goc__futex_wait(&sysmon_word, w, goc__nanotime() + delay);
 		atomic_store(&sysmon_sleeping, 0);
+		trimmed = false;
 		if (sysmon_tick(goc__nanotime()))
 			delay = 20000;
 		else if (delay < 10000000)

@@ -52,9 +52,15 @@
  * 1 GiB; a request gets the smallest class that holds it.
  *
  * The pool. Per class: a LIFO of free stacks whose memory may be resident
- * ("dirty"), at most dirty_cap of them (256, fewer for big classes: about
- * 64 MiB of address space), reused first because they are warm. When it is
- * full, its older half is scavenged: MADV_DONTNEED (adjacent slots
+ * ("dirty"), at most dirty_cap of them (4096 default stacks, fewer for
+ * big classes: about 1 GiB of address space, of which only the pages the
+ * goroutines touched are resident - typically one or two per stack),
+ * reused first because they are warm. The cap is large on purpose: on
+ * virtual machines a fresh page costs tens of microseconds, so a program
+ * whose goroutine count swings (a burst of 100,000 sleepers) must not give
+ * its stacks back and fault them in again on every swing (the monitor
+ * thread trims the pool after a second with nothing running). When it is
+ * full, its oldest DIRTY_MAX are scavenged: MADV_DONTNEED (adjacent slots
  * coalesced into one call) outside the lock, then the slots go to their
  * slab's clean free list. A slab with nothing used and nothing dirty is
  * empty: one per class is kept as a spare, the others are unmapped. The
@@ -90,8 +96,9 @@
 #define SLAB_MAX_BYTES   ((size_t)512 << 20)
 #define SLAB_MAP_ALLOWANCE 2048      /* mappings budgeted for slabs themselves */
 #define PREPARE_BATCH    32u
-#define DIRTY_BYTES      ((size_t)64 << 20)
-#define DIRTY_MAX        256u
+#define DIRTY_BYTES      ((size_t)1 << 30)
+#define DIRTY_KEEP       4096u      /* most dirty stacks kept per class */
+#define DIRTY_MAX        256u        /* most scavenged in one batch */
 #define DIRTY_MIN        4u
 #define NCLASS           18          /* default + 2^14 .. 2^30 */
 
@@ -251,7 +258,7 @@ static void class_init(stack_class *c, size_t size)
 	c->max_nslots = n < 1 ? 1 : n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : (uint32_t)n;
 	c->next_nslots = c->max_nslots < SLAB_FIRST_SLOTS ? c->max_nslots : SLAB_FIRST_SLOTS;
 	size_t d = DIRTY_BYTES / size;
-	c->dirty_cap = d < DIRTY_MIN ? DIRTY_MIN : d > DIRTY_MAX ? DIRTY_MAX : (uint32_t)d;
+	c->dirty_cap = d < DIRTY_MIN ? DIRTY_MIN : d > DIRTY_KEEP ? DIRTY_KEEP : (uint32_t)d;
 }
 
 static void pool_init(void)
@@ -684,7 +691,7 @@ void goc__stack_free(goc__stack *s)
 	if (!c->dirty)
 		c->dirty = malloc(sizeof(slot_ref) * c->dirty_cap);
 	if (c->dirty && c->ndirty == c->dirty_cap)
-		nbatch = dirty_take_oldest(c, batch, c->dirty_cap / 2);
+		nbatch = dirty_take_oldest(c, batch, c->dirty_cap / 2 < DIRTY_MAX / 2 ? c->dirty_cap / 2 : DIRTY_MAX / 2);
 	if (c->dirty) {
 		c->dirty[c->ndirty++] = (slot_ref){sl, idx};
 		sl->state[idx] = (uint8_t)((sl->state[idx] & SLOT_GUARDED) | SLOT_DIRTY);
