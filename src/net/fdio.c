@@ -1,0 +1,401 @@
+/* fdio.c - reading, writing, accepting, connecting and waiting on fds
+ * (goc/io.h), each in three forms: plain, _until(deadline), _ctx(ctx).
+ *
+ * Every call is one loop (netpoll.h): try the system call on the
+ * non-blocking fd; when it says EAGAIN, wait on the fd's poll descriptor
+ * and try again. The call holds an operation count on the descriptor from
+ * its first system call to its return, so goc_fd_close cannot close the fd
+ * number under it. Fast path: the system call succeeds at once, which costs
+ * two uncontended atomic operations on top of the call itself.
+ *
+ * A context form takes the context's deadline and waits on its done
+ * channel as well; if the context is already done it fails before any
+ * system call (Go's rule for DialContext and friends).
+ */
+#define _GNU_SOURCE
+#include "netpoll.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A call's deadline and done channel, from a deadline or a context. */
+typedef struct wait_spec {
+	int64_t deadline;
+	goc_chan *done;
+	goc_ctx *ctx;
+} wait_spec;
+
+static wait_spec spec_deadline(int64_t deadline)
+{
+	return (wait_spec){deadline, NULL, NULL};
+}
+
+/* 0, or the context's error (or GOC_EINVAL for a NULL context). */
+static int spec_ctx(goc_ctx *ctx, wait_spec *w)
+{
+	if (!ctx)
+		return GOC_EINVAL;
+	int err = goc_ctx_err(ctx);
+	if (err)
+		return err;
+	w->ctx = ctx;
+	w->done = goc_ctx_done(ctx);
+	goc_ctx_deadline(ctx, &w->deadline);
+	return 0;
+}
+
+/* goc__pd_wait with the spec; GOC__PD_DONE becomes the context's error. */
+static int spec_wait(goc__pd *pd, int events, const wait_spec *w)
+{
+	int r = goc__pd_wait(pd, events, w->deadline, w->done);
+	if (r == GOC__PD_DONE) {
+		r = goc_ctx_err(w->ctx);
+		return r ? r : GOC_ECANCELED;
+	}
+	return r;
+}
+
+/* Look up (registering) fd and begin an operation on it. */
+static goc__pd *op_begin(int fd, int *err)
+{
+	goc__pd *pd = goc__pd_get(fd, err);
+	if (pd && (*err = goc__pd_op_begin(pd, fd)) != 0)
+		pd = NULL;
+	return pd;
+}
+
+/* ---- goc_fd_wait --------------------------------------------------------- */
+
+static int fd_wait(int fd, int events, const wait_spec *w)
+{
+	if (events <= 0 || (events & ~(GOC_FD_READ | GOC_FD_WRITE)))
+		return GOC_EINVAL;
+	int err;
+	goc__pd *pd = op_begin(fd, &err);
+	if (!pd)
+		return err;
+	int r = goc__pd_wait_fresh(pd, fd, events, w->deadline, w->done);
+	if (r == GOC__PD_DONE) {
+		r = goc_ctx_err(w->ctx);
+		r = r ? r : GOC_ECANCELED;
+	}
+	goc__pd_op_end(pd);
+	return r;
+}
+
+int goc_fd_wait(int fd, int events, int64_t deadline)
+{
+	wait_spec w = spec_deadline(deadline);
+	return fd_wait(fd, events, &w);
+}
+
+int goc_fd_wait_ctx(goc_ctx *ctx, int fd, int events)
+{
+	wait_spec w;
+	int err = spec_ctx(ctx, &w);
+	return err ? err : fd_wait(fd, events, &w);
+}
+
+/* ---- read ---------------------------------------------------------------- */
+
+static ssize_t do_read(int fd, void *buf, size_t n, const wait_spec *w)
+{
+	if (!buf && n > 0)
+		return GOC_EINVAL;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	int err;
+	goc__pd *pd = op_begin(fd, &err);
+	if (!pd)
+		return err;
+	ssize_t r;
+	for (;;) {
+		r = read(fd, buf, n);
+		if (r >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			r = -errno;
+			break;
+		}
+		int wr = spec_wait(pd, GOC_FD_READ, w);
+		if (wr < 0) {
+			r = wr;
+			break;
+		}
+	}
+	goc__pd_op_end(pd);
+	return r;
+}
+
+ssize_t goc_read(int fd, void *buf, size_t n)
+{
+	wait_spec w = spec_deadline(GOC__NO_DEADLINE);
+	return do_read(fd, buf, n, &w);
+}
+
+ssize_t goc_read_until(int fd, void *buf, size_t n, int64_t deadline)
+{
+	wait_spec w = spec_deadline(deadline);
+	return do_read(fd, buf, n, &w);
+}
+
+ssize_t goc_read_ctx(goc_ctx *ctx, int fd, void *buf, size_t n)
+{
+	wait_spec w;
+	int err = spec_ctx(ctx, &w);
+	return err ? err : do_read(fd, buf, n, &w);
+}
+
+/* ---- write --------------------------------------------------------------- */
+
+/* One write system call: send(MSG_NOSIGNAL) on sockets, so a reset peer is
+ * -EPIPE rather than a SIGPIPE; write(2) on anything else. */
+static ssize_t write_once(goc__pd *pd, int fd, const char *p, size_t n)
+{
+	if (goc__pd_sockkind(pd, fd) != GOC__PD_SOCK_NOT)
+		return send(fd, p, n, MSG_NOSIGNAL);
+	return write(fd, p, n);
+}
+
+static ssize_t do_write(int fd, const void *buf, size_t n, const wait_spec *w, size_t *written)
+{
+	size_t off = 0;
+	ssize_t err = 0;
+	if (!buf && n > 0) {
+		err = GOC_EINVAL;
+		goto out;
+	}
+	if (n > SSIZE_MAX) {
+		err = GOC_EINVAL;
+		goto out;
+	}
+	int e;
+	goc__pd *pd = op_begin(fd, &e);
+	if (!pd) {
+		err = e;
+		goto out;
+	}
+	const char *p = buf;
+	do {
+		ssize_t r = write_once(pd, fd, p + off, n - off);
+		if (r >= 0) {
+			off += (size_t)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			err = -errno;
+			break;
+		}
+		int wr = spec_wait(pd, GOC_FD_WRITE, w);
+		if (wr < 0) {
+			err = wr;
+			break;
+		}
+	} while (off < n);
+	goc__pd_op_end(pd);
+out:
+	if (written)
+		*written = off;
+	return err ? err : (ssize_t)n;
+}
+
+ssize_t goc_write(int fd, const void *buf, size_t n)
+{
+	wait_spec w = spec_deadline(GOC__NO_DEADLINE);
+	return do_write(fd, buf, n, &w, NULL);
+}
+
+ssize_t goc_write_until(int fd, const void *buf, size_t n, int64_t deadline, size_t *written)
+{
+	wait_spec w = spec_deadline(deadline);
+	return do_write(fd, buf, n, &w, written);
+}
+
+ssize_t goc_write_ctx(goc_ctx *ctx, int fd, const void *buf, size_t n, size_t *written)
+{
+	wait_spec w;
+	int err = spec_ctx(ctx, &w);
+	if (err) {
+		if (written)
+			*written = 0;
+		return err;
+	}
+	return do_write(fd, buf, n, &w, written);
+}
+
+/* ---- accept -------------------------------------------------------------- */
+
+static void set_nodelay(int fd, int family)
+{
+	if (family == AF_INET || family == AF_INET6) {
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+}
+
+static int do_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const wait_spec *w)
+{
+	if (addr && !addrlen)
+		return GOC_EINVAL;
+	int err;
+	goc__pd *pd = op_begin(fd, &err);
+	if (!pd)
+		return err;
+	int r;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		r = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (r >= 0) {
+			set_nodelay(r, ss.ss_family);
+			if (addr) {
+				memcpy(addr, &ss, sl < *addrlen ? sl : *addrlen);
+				*addrlen = sl;
+			}
+			if (!goc__pd_new(r, &err)) {
+				close(r);
+				r = err;
+			}
+			break;
+		}
+		/* ECONNABORTED: a connection reset while queued; take the next. */
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN) {
+			r = -errno;
+			break;
+		}
+		int wr = spec_wait(pd, GOC_FD_READ, w);
+		if (wr < 0) {
+			r = wr;
+			break;
+		}
+	}
+	goc__pd_op_end(pd);
+	return r;
+}
+
+int goc_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+	wait_spec w = spec_deadline(GOC__NO_DEADLINE);
+	return do_accept(fd, addr, addrlen, &w);
+}
+
+int goc_accept_until(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline)
+{
+	wait_spec w = spec_deadline(deadline);
+	return do_accept(fd, addr, addrlen, &w);
+}
+
+int goc_accept_ctx(goc_ctx *ctx, int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+	wait_spec w;
+	int err = spec_ctx(ctx, &w);
+	return err ? err : do_accept(fd, addr, addrlen, &w);
+}
+
+/* ---- connect ------------------------------------------------------------- */
+
+static int do_connect(int fd, const struct sockaddr *addr, socklen_t len, const wait_spec *w)
+{
+	if (!addr)
+		return GOC_EINVAL;
+	int err;
+	goc__pd *pd = op_begin(fd, &err);
+	if (!pd)
+		return err;
+	int r = connect(fd, addr, len);
+	if (r < 0) {
+		switch (errno) {
+		case EINPROGRESS:
+		case EALREADY:
+		case EINTR: /* non-blocking: the connection goes on in the background */
+			r = 1;
+			break;
+		case EISCONN:
+			r = 0;
+			break;
+		default:
+			r = -errno;
+		}
+	}
+	/* In progress: wait until writable, then ask how it went. */
+	while (r == 1) {
+		int wr = spec_wait(pd, GOC_FD_WRITE, w);
+		if (wr < 0) {
+			r = wr;
+			break;
+		}
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+			r = -errno;
+			break;
+		}
+		switch (soerr) {
+		case EINPROGRESS:
+		case EALREADY:
+		case EINTR:
+			break;
+		case EISCONN:
+			r = 0;
+			break;
+		case 0: {
+			/* A wake-up can be spurious: connected only if there
+			 * is a peer (as Go checks). */
+			struct sockaddr_storage ss;
+			socklen_t pl = sizeof ss;
+			if (getpeername(fd, (struct sockaddr *)&ss, &pl) == 0)
+				r = 0;
+			break;
+		}
+		default:
+			r = -soerr;
+		}
+	}
+	if (r == 0)
+		goc__pd_set_sockkind(pd, GOC__PD_SOCK_OTHER);
+	goc__pd_op_end(pd);
+	return r;
+}
+
+int goc_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	wait_spec w = spec_deadline(GOC__NO_DEADLINE);
+	return do_connect(fd, addr, addrlen, &w);
+}
+
+int goc_connect_until(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline)
+{
+	wait_spec w = spec_deadline(deadline);
+	return do_connect(fd, addr, addrlen, &w);
+}
+
+int goc_connect_ctx(goc_ctx *ctx, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	wait_spec w;
+	int err = spec_ctx(ctx, &w);
+	return err ? err : do_connect(fd, addr, addrlen, &w);
+}
+
+int goc__connect_within(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline, goc_ctx *ctx)
+{
+	wait_spec w = spec_deadline(deadline);
+	if (ctx) {
+		int err = spec_ctx(ctx, &w);
+		if (err)
+			return err;
+		if (deadline < w.deadline)
+			w.deadline = deadline;
+	}
+	return do_connect(fd, addr, addrlen, &w);
+}
