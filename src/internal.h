@@ -153,9 +153,19 @@ int64_t goc__timers_armed(void);
 void goc__blocking_enter(void);
 void goc__blocking_exit(void);
 
+/* ---- spinning ------------------------------------------------------------
+ * May a waiter spin (iteration iter, from 0) before parking? As Go's
+ * canSpin: only briefly, only with more than one CPU and more than one busy
+ * P, and only if the caller's P has nothing else to run. */
+bool goc__can_spin(int iter);
+
 /* ---- runtime start ----------------------------------------------------- */
 /* Start the runtime if it is not running (idempotent, thread-safe). */
 int  goc__runtime_ensure(void);
+/* Called by the runtime after its workers stopped and before goroutine
+ * stacks are freed (src/sync/semtab.c: drop wait records that live on
+ * abandoned goroutines' stacks). */
+void goc__sync_runtime_stopped(void);
 
 /* ---- sanitizer hooks (src/sched/sanitizer.h has the switch wrappers) --- */
 #if defined(__SANITIZE_ADDRESS__)

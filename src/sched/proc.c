@@ -79,6 +79,17 @@ void goc__wait_prepare(void)
 		atomic_store_explicit(&g->thread_wake, 0, memory_order_relaxed);
 }
 
+static int goc__ncpu_cached(void)
+{
+	static _Atomic int n;
+	int v = atomic_load_explicit(&n, memory_order_relaxed);
+	if (!v) {
+		v = goc__ncpu();
+		atomic_store_explicit(&n, v, memory_order_relaxed);
+	}
+	return v;
+}
+
 static int64_t coarse_now(void)
 {
 	struct timespec ts;
@@ -388,6 +399,20 @@ void goc__ready(goc__g *g)
 		goc__globrunq_put(g);
 	if (atomic_load(&goc__s.npidle) > 0 && atomic_load(&goc__s.nmspinning) == 0)
 		goc__wakep();
+}
+
+bool goc__can_spin(int iter)
+{
+	if (iter >= 4 || goc__ncpu_cached() <= 1)
+		return false;
+	goc__m *m = goc__getm();
+	if (!m || !m->p)
+		return true; /* a foreign thread (or one in a blocking call) */
+	if (atomic_load_explicit(&goc__s.nprocs, memory_order_relaxed) <=
+	    atomic_load_explicit(&goc__s.npidle, memory_order_relaxed) +
+	            atomic_load_explicit(&goc__s.nmspinning, memory_order_relaxed) + 1)
+		return false;
+	return goc__runq_empty(m->p);
 }
 
 void goc_yield(void)
@@ -730,7 +755,7 @@ static void after_switch(goc__m *m, goc__g *g)
 	if (m->parked) {
 		m->parked = NULL;
 		atomic_store_explicit(&g->status, G_WAITING, memory_order_relaxed);
-		atomic_fetch_add_explicit(&goc__s.nparks, 1, memory_order_relaxed);
+		counter_add(&m->p->nparks, 1);
 		GOC__TRACE(GOC__EV_BLOCK, g, atomic_load_explicit(&g->wait_reason, memory_order_relaxed));
 		int64_t deadline = g->park_deadline;
 		if (deadline != GOC__NO_DEADLINE)

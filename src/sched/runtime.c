@@ -316,6 +316,7 @@ static void runtime_stop(void)
 		next = m->alllink;
 		free(m);
 	}
+	goc__sync_runtime_stopped();
 	for (int i = 0; i < goc__s.maxprocs; i++) {
 		goc__p *p = goc__s.allp[i];
 		for (int k = 0; k < p->nstack; k++) {
@@ -357,6 +358,8 @@ static void main_goroutine(void *arg)
 {
 	struct main_call *c = arg;
 	c->result = c->fn(c->argc, c->argv);
+	/* Main is over: goroutines still parked are abandoned, not deadlocked. */
+	atomic_store(&under_main, false);
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	goc__futex_wake(&c->done, 1);
 }

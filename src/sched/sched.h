@@ -121,6 +121,7 @@ struct goc__p {
 	void *fibercache[STACK_CACHE];      /* each cached stack's TSan fiber */
 	uint64_t goid_next, goid_end;       /* ids handed out in batches */
 	_Atomic int64_t ncreated, nexited;  /* owner-written; summed for counts */
+	_Atomic int64_t nparks;             /* owner-written */
 
 	goc__timerheap timers;
 
