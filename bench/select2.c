@@ -46,11 +46,15 @@ static void report(long n, int64_t elapsed)
 
 struct producer { goc_chan *ch; long count; };
 
+static goc_waitgroup running = GOC_WAITGROUP_INIT;
+
 static void produce(void *arg)
 {
-	struct producer *p = arg;
-	for (long i = 1; i <= p->count; i++)
-		goc_send(p->ch, &i);
+	struct producer p = *(struct producer *)arg; /* main's frame may go */
+	for (long i = 1; i <= p.count; i++)
+		goc_send(p.ch, &i);
+	goc_chan_release(p.ch);
+	goc_waitgroup_done(&running);
 }
 
 static int bench(int argc, char **argv)
@@ -64,6 +68,10 @@ static int bench(int argc, char **argv)
 		fail("channel", 0, 1);
 
 	int64_t start = now_ns();
+	/* Each producer gets its own reference and releases it when done. */
+	goc_chan_retain(p[0].ch);
+	goc_chan_retain(p[1].ch);
+	goc_waitgroup_add(&running, 2);
 	if (goc_go(produce, &p[0]) != 0 || goc_go(produce, &p[1]) != 0)
 		fail("spawn", 0, 1);
 	long sums[2] = { 0, 0 }, v;
@@ -75,6 +83,9 @@ static int bench(int argc, char **argv)
 		sums[i] += v;
 	}
 	int64_t elapsed = now_ns() - start;
+	goc_chan_release(p[0].ch);
+	goc_chan_release(p[1].ch);
+	goc_waitgroup_wait(&running);
 
 	for (int i = 0; i < 2; i++)
 		if (sums[i] != p[i].count * (p[i].count + 1) / 2)
