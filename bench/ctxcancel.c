@@ -5,35 +5,13 @@
  * exited; each watcher releases its own context on exit (Go's `defer
  * cancel()`), inside the timing. Checks that every watcher saw its context
  * cancelled with GOC_ECANCELED. GOC_PROCS defaults to 1. */
-#include <goc.h>
+#define NAME "ctxcancel"
+#include "bench.h"
 
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#define NAME "ctxcancel"
 
 static goc_waitgroup wg;
 static bool *canceled;
-
-static void fail(const char *msg, long a, long b)
-{
-	fprintf(stderr, NAME ": %s (%ld, want %ld)\n", msg, a, b);
-	exit(1);
-}
-
-static long setup(int argc, char **argv, long def)
-{
-	if (argc > 2)
-		fail("usage: " NAME " [n]", argc, 2);
-	if (argc < 2)
-		return def;
-	char *end;
-	long n = strtol(argv[1], &end, 10);
-	if (*end || n < 1)
-		fail("n must be a positive integer", n, 1);
-	return n;
-}
 
 typedef struct watch {
 	goc_ctx *ctx;
@@ -52,18 +30,18 @@ static void watcher(void *arg)
 
 static int bench(int argc, char **argv)
 {
-	long n = setup(argc, argv, 100000);
+	long n = bench_setup(argc, argv, 100000);
 	goc_ctx *root = goc_ctx_with_cancel(goc_ctx_background());
 	canceled = calloc((size_t)n, sizeof *canceled);
 	if (!root || !canceled)
-		fail("setup failed", 0, 0);
+		bench_fail("setup failed", 0, 0);
 
 	int64_t start = goc_now();
 	goc_waitgroup_add(&wg, n);
 	for (long i = 0; i < n; i++) {
 		watch w = {goc_ctx_with_cancel(root), i};
 		if (!w.ctx || goc_go_copy(watcher, &w, sizeof w) != 0)
-			fail("derive or spawn failed", i, n);
+			bench_fail("derive or spawn failed", i, n);
 	}
 	goc_ctx_cancel(root);
 	goc_waitgroup_wait(&wg);
@@ -71,17 +49,11 @@ static int bench(int argc, char **argv)
 
 	for (long i = 0; i < n; i++)
 		if (!canceled[i])
-			fail("a watcher did not see its context canceled", i, 1);
+			bench_fail("a watcher did not see its context canceled", i, 1);
 	goc_ctx_release(root);
 	free(canceled);
-	printf("bench=" NAME " impl=goc procs=%d n=%ld ns_per_op=%.1f\n", goc_procs(0), n,
-	       (double)elapsed / (double)n);
+	bench_report(n, elapsed, "");
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	if (!getenv("GOC_PROCS"))
-		goc_procs(1);
-	return goc_main(bench, argc, argv);
-}
+BENCH_MAIN(bench)

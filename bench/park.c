@@ -5,50 +5,20 @@
  * teardown_ns_per_g: closing release until all have exited (default
  * n = 1,000,000). The check: every goroutine was released and exited.
  * GOC_PROCS defaults to 1. */
-#include <goc.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
 #define NAME "park"
+#include "bench.h"
+
+#include <string.h>
 
 static goc_waitgroup parked = GOC_WAITGROUP_INIT, exited = GOC_WAITGROUP_INIT;
 static goc_chan *release;
-
-static void fail(const char *msg)
-{
-	fprintf(stderr, NAME ": %s\n", msg);
-	exit(1);
-}
-
-static long setup(int argc, char **argv, long def)
-{
-	if (argc > 2)
-		fail("usage: " NAME " [n]");
-	if (argc < 2)
-		return def;
-	char *end;
-	long n = strtol(argv[1], &end, 10);
-	if (*end || n < 1)
-		fail("n must be a positive integer");
-	return n;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* VmRSS in bytes, from /proc/self/status. */
 static long long vm_rss(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	if (!f)
-		fail("cannot open /proc/self/status");
+		bench_fail("cannot open /proc/self/status", 0, 0);
 	char line[256];
 	long long kb = -1;
 	while (fgets(line, sizeof line, f))
@@ -56,7 +26,7 @@ static long long vm_rss(void)
 			kb = atoll(line + 6);
 	fclose(f);
 	if (kb < 0)
-		fail("no VmRSS line in /proc/self/status");
+		bench_fail("no VmRSS line in /proc/self/status", 0, 0);
 	return kb * 1024;
 }
 
@@ -65,43 +35,39 @@ static void sleeper(void *arg)
 	(void)arg;
 	goc_waitgroup_done(&parked);
 	if (goc_recv(release, NULL) != GOC_ECLOSED)
-		fail("release delivered a value");
+		bench_fail("release delivered a value", 0, 0);
 	goc_waitgroup_done(&exited);
 }
 
 static int bench(int argc, char **argv)
 {
-	long n = setup(argc, argv, 1000000);
+	long n = bench_setup(argc, argv, 1000000);
 	release = goc_chan_make(0, 0);
 	if (!release)
-		fail("goc_chan_make failed");
+		bench_fail("goc_chan_make failed", 0, 0);
 	long long before = vm_rss();
 
-	int64_t start = now_ns();
+	int64_t start = bench_now();
 	goc_waitgroup_add(&parked, (int)n);
 	goc_waitgroup_add(&exited, (int)n);
 	for (long i = 0; i < n; i++)
 		if (goc_go(sleeper, NULL) != 0)
-			fail("goc_go failed");
+			bench_fail("goc_go failed", 0, 0);
 	goc_waitgroup_wait(&parked);
-	int64_t elapsed = now_ns() - start;
+	int64_t elapsed = bench_now() - start;
 	long long after = vm_rss();
 
-	start = now_ns();
+	start = bench_now();
 	goc_close(release);
 	goc_waitgroup_wait(&exited);
-	int64_t teardown = now_ns() - start;
+	int64_t teardown = bench_now() - start;
 	goc_chan_release(release);
 
-	printf("bench=" NAME " impl=goc procs=%d n=%ld ns_per_op=%.1f rss_bytes_per_g=%.0f teardown_ns_per_g=%.1f\n",
-	       goc_procs(0), n, (double)elapsed / (double)n, (double)(after - before) / (double)n,
-	       (double)teardown / (double)n);
+	char extra[96];
+	snprintf(extra, sizeof extra, " rss_bytes_per_g=%.0f teardown_ns_per_g=%.1f",
+	         (double)(after - before) / (double)n, (double)teardown / (double)n);
+	bench_report(n, elapsed, extra);
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	if (!getenv("GOC_PROCS"))
-		goc_procs(1);
-	return goc_main(bench, argc, argv);
-}
+BENCH_MAIN(bench)

@@ -13,44 +13,8 @@
  * closes. */
 #define NAME "sieve"
 
-#include <goc.h>
+#include "bench.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-static void fail(const char *msg, long a, long b)
-{
-	fprintf(stderr, NAME ": %s (%ld, want %ld)\n", msg, a, b);
-	exit(1);
-}
-
-/* n: the first argument, or def. */
-static long setup(int argc, char **argv, long def)
-{
-	if (argc > 2)
-		fail("usage: " NAME " [n]", argc, 2);
-	if (argc < 2)
-		return def;
-	char *end;
-	long n = strtol(argv[1], &end, 10);
-	if (*end || n < 1)
-		fail("n must be a positive integer", n, 1);
-	return n;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void report(long n, int64_t elapsed)
-{
-	printf("bench=" NAME " impl=goc procs=%d n=%ld ns_per_op=%.1f\n", goc_procs(0), n,
-	       (double)elapsed / (double)n);
-}
 
 static goc_waitgroup running = GOC_WAITGROUP_INIT;
 
@@ -83,7 +47,7 @@ static long nth_prime(long n)
 {
 	long *primes = malloc(sizeof(long) * (size_t)n), count = 0;
 	if (!primes)
-		fail("out of memory", 0, 1);
+		bench_fail("out of memory", 0, 1);
 	for (long c = 2;; c++) {
 		int is_prime = 1;
 		for (long i = 0; i < count && primes[i] * primes[i] <= c; i++)
@@ -103,31 +67,31 @@ static long nth_prime(long n)
 
 static int bench(int argc, char **argv)
 {
-	long n = setup(argc, argv, 2000);
+	long n = bench_setup(argc, argv, 2000);
 
-	int64_t start = now_ns();
+	int64_t start = bench_now();
 	goc_chan *ch = goc_chan_make(sizeof(long), 0), *first = ch;
 	goc_waitgroup_add(&running, 1);
 	if (!ch)
-		fail("out of memory", 0, 1);
+		bench_fail("out of memory", 0, 1);
 	goc_chan_retain(ch);    /* the generator's */
 	goc_chan_retain(first); /* main's own, to close it at the end */
 	if (goc_go(generate, ch) != 0)
-		fail("starting the generator", 0, 1);
+		bench_fail("starting the generator", 0, 1);
 	long prime = 0;
 	for (long i = 0; i < n; i++) {
 		goc_recv(ch, &prime);
 		goc_chan *next = goc_chan_make(sizeof(long), 0);
 		if (!next)
-			fail("out of memory", i, n);
+			bench_fail("out of memory", i, n);
 		goc_chan_retain(next); /* the filter's out; main keeps next */
 		struct filter f = { ch, next, prime }; /* main's ch reference moves */
 		goc_waitgroup_add(&running, 1);
 		if (goc_go_copy(filter, &f, sizeof f) != 0)
-			fail("adding a filter", i, n);
+			bench_fail("adding a filter", i, n);
 		ch = next;
 	}
-	int64_t elapsed = now_ns() - start;
+	int64_t elapsed = bench_now() - start;
 
 	/* Unwind: the generator's send fails, each filter sees its input
 	 * closed and closes its output; main drains the last channel. */
@@ -141,14 +105,9 @@ static int bench(int argc, char **argv)
 
 	long want = nth_prime(n);
 	if (prime != want)
-		fail("wrong n-th prime", prime, want);
-	report(n, elapsed);
+		bench_fail("wrong n-th prime", prime, want);
+	bench_report(n, elapsed, "");
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	if (!getenv("GOC_PROCS"))
-		goc_procs(1); /* the suite's default: one worker */
-	return goc_main(bench, argc, argv);
-}
+BENCH_MAIN(bench)

@@ -5,35 +5,13 @@
  * wall_ms is the whole. Checks that the wait did not end before the
  * longest sleep and that every sleeper slept at least its duration.
  * GOC_PROCS defaults to 1. */
-#include <goc.h>
+#define NAME "timers"
+#include "bench.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#define NAME "timers"
 
 static goc_waitgroup wg;
 static _Atomic long early;
-
-static void fail(const char *msg, long a, long b)
-{
-	fprintf(stderr, NAME ": %s (%ld, want %ld)\n", msg, a, b);
-	exit(1);
-}
-
-static long setup(int argc, char **argv, long def)
-{
-	if (argc > 2)
-		fail("usage: " NAME " [n]", argc, 2);
-	if (argc < 2)
-		return def;
-	char *end;
-	long n = strtol(argv[1], &end, 10);
-	if (*end || n < 1)
-		fail("n must be a positive integer", n, 1);
-	return n;
-}
 
 static void sleeper(void *arg)
 {
@@ -47,30 +25,26 @@ static void sleeper(void *arg)
 
 static int bench(int argc, char **argv)
 {
-	long n = setup(argc, argv, 100000);
+	long n = bench_setup(argc, argv, 100000);
 	int64_t start = goc_now();
 	goc_waitgroup_add(&wg, n);
 	for (long i = 0; i < n; i++) {
 		int64_t d = GOC_MS(10) + (i % 10) * GOC_MS(1);
 		if (goc_go(sleeper, (void *)(intptr_t)d) != 0)
-			fail("goc_go failed", i, n);
+			bench_fail("goc_go failed", i, n);
 	}
 	goc_waitgroup_wait(&wg);
 	int64_t wall = goc_now() - start;
 
 	int64_t longest = n < 10 ? GOC_MS(10) + (n - 1) * GOC_MS(1) : GOC_MS(19);
 	if (wall < longest)
-		fail("all done before the longest sleep was over (ns)", (long)wall, (long)longest);
+		bench_fail("all done before the longest sleep was over (ns)", (long)wall, (long)longest);
 	if (atomic_load(&early))
-		fail("sleepers woke early", atomic_load(&early), 0);
-	printf("bench=" NAME " impl=goc procs=%d n=%ld ns_per_op=%.1f wall_ms=%.1f\n", goc_procs(0), n,
-	       (double)(wall - longest) / (double)n, (double)wall / 1e6);
+		bench_fail("sleepers woke early", atomic_load(&early), 0);
+	char extra[48];
+	snprintf(extra, sizeof extra, " wall_ms=%.1f", (double)wall / 1e6);
+	bench_report(n, wall - longest, extra);
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	if (!getenv("GOC_PROCS"))
-		goc_procs(1);
-	return goc_main(bench, argc, argv);
-}
+BENCH_MAIN(bench)
