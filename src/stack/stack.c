@@ -80,6 +80,7 @@
  * take no lock.
  */
 #include "stack.h"
+#include "valgrind.h"
 #include "vm.h"
 #include "../internal.h"
 
@@ -668,6 +669,7 @@ int goc__stack_alloc(goc__stack *s, size_t size)
 	 * Fresh and clean slots read zero. */
 	if ((st & SLOT_STATE) == SLOT_DIRTY)
 		goc__stack_canary_set(s);
+	goc__vg_stack_register(s);
 	return 0;
 }
 
@@ -678,6 +680,7 @@ void goc__stack_free(goc__stack *s)
 	slab *sl = (slab *)((uintptr_t)s->priv & ~PRIV_GUARDED);
 	stack_class *c = sl->cls;
 	uint32_t idx = (uint32_t)((size_t)(s->lo - gap_bytes - sl->base) / c->slot_bytes);
+	goc__vg_stack_deregister(s);
 	s->lo = NULL;
 	s->priv = NULL;
 

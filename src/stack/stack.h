@@ -15,6 +15,7 @@ typedef struct goc__stack {
 	char *lo;        /* lowest usable byte (just above the guard/gap) */
 	size_t size;     /* usable bytes (the canary is inside, at lo) */
 	void *priv;      /* the stack module's bookkeeping */
+	unsigned vg_id;  /* valgrind's stack id, 0 when not under valgrind */
 } goc__stack;
 
 #define GOC__STACK_MIN          ((size_t)16 << 10)  /* per-goroutine size range */
