@@ -18,9 +18,12 @@ static _Atomic int32_t sysmon_sleeping;
 static _Atomic int32_t sysmon_quit;
 static bool sysmon_running;
 
+/* Only the untimed sleep (every P idle) needs a wake-up: from a timed one
+ * the monitor returns within 10 ms by itself, and waking it at every
+ * startm would cost a futex call per hand-off between workers. */
 void goc__sysmon_wake(void)
 {
-	if (atomic_load_explicit(&sysmon_sleeping, memory_order_acquire)) {
+	if (atomic_load_explicit(&sysmon_sleeping, memory_order_acquire) == 2) {
 		atomic_fetch_add_explicit(&sysmon_word, 1, memory_order_release);
 		goc__futex_wake(&sysmon_word, 1);
 	}
@@ -62,7 +65,7 @@ static void *sysmon_main(void *arg)
 		                atomic_load(&goc__s.nmblocking) == 0;
 		if (all_idle) {
 			uint32_t w = atomic_load(&sysmon_word);
-			atomic_store(&sysmon_sleeping, 1);
+			atomic_store(&sysmon_sleeping, 2);
 			/* Re-check after announcing we sleep (pairs with wake). */
 			if (atomic_load(&goc__s.npidle) == atomic_load(&goc__s.nprocs) &&
 			    atomic_load(&goc__s.nmblocking) == 0 && !atomic_load(&sysmon_quit)) {
