@@ -15,5 +15,6 @@
 #include "goc/io.h"       /* fds and sockets that park goroutines; goc_blocking */
 #include "goc/patterns.h" /* or, or_done, tee, bridge, merge, pools, limiters, ... */
 #include "goc/debug.h"    /* dump, leak check, stats, tracing */
+#include "goc/testing.h"  /* seeded schedules, virtual time, explorer */
 
 #endif

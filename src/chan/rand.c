@@ -3,14 +3,15 @@
  * One wyrand generator per OS thread (each worker, each foreign thread),
  * seeded on first use from the clock and the thread's own address, so
  * workers draw independent streams without sharing a cache line. This is
- * the only source of randomness in the channel module: a future
- * deterministic ("seeded schedules") mode swaps the seeding here and
- * nothing else changes.
+ * the only source of randomness in the channel module: in simulation mode
+ * (src/sched/sim.c) a worker draws from the seeded schedule's PRNG instead,
+ * so a seed decides every select's choice too.
  *
  * The state is thread-local and read only inside this non-inlined function,
  * so a goroutine that moves between threads never uses a cached TLS address.
  */
 #include "hchan.h"
+#include "../sched/sim.h"
 
 static __thread uint64_t rand_state;
 
@@ -22,6 +23,8 @@ static uint64_t rand_seed(void)
 
 GOC__NOINLINE uint32_t goc__chan_rand(uint32_t n)
 {
+	if (GOC__UNLIKELY(goc__sim_active()) && goc__sim_on_worker())
+		return goc__sim_rand(n);
 	uint64_t s = rand_state;
 	if (GOC__UNLIKELY(s == 0))
 		s = rand_seed();

@@ -20,12 +20,16 @@
  * one malloc holds the orders and the records (the only allocation in this
  * module outside goc_chan_make).
  *
+ * In simulation mode (src/sched/sim.c) a blocking select is a yield point:
+ * before it polls, the seed may switch to another goroutine.
+ *
  * Lock order: several channel locks are taken in increasing address order
  * (sellock), each once even if several cases share the channel; so two
  * selects over the same channels can never deadlock. Timer heap -> channel
  * locks -> run queues, as everywhere (hchan.h).
  */
 #include "hchan.h"
+#include "../sched/sim.h"
 
 #include <stdlib.h>
 
@@ -132,7 +136,7 @@ static int select_no_cases(int mode, int64_t deadline)
 {
 	if (mode == MODE_TRY)
 		return GOC_EAGAIN;
-	if (mode == MODE_UNTIL && deadline <= goc__nanotime())
+	if (mode == MODE_UNTIL && deadline <= goc__clock_now())
 		return GOC_ETIMEDOUT;
 	for (;;) {
 		goc__wait_prepare();
@@ -198,6 +202,8 @@ static int select_impl(goc_case *cases, size_t n, int mode, int64_t deadline)
 		return select_no_cases(mode, deadline);
 	if (!cases || n > INT32_MAX)
 		return GOC_EINVAL;
+	if (GOC__UNLIKELY(goc__sim_active()) && mode != MODE_TRY)
+		goc__sim_point();
 
 	uint32_t stack_orders[2 * SELECT_STACK_CASES];
 	uint32_t *pollorder = stack_orders;
@@ -282,7 +288,7 @@ static int select_impl(goc_case *cases, size_t n, int mode, int64_t deadline)
 
 	/* Nothing ready. */
 	int r;
-	if (mode == MODE_TRY || (mode == MODE_UNTIL && deadline <= goc__nanotime())) {
+	if (mode == MODE_TRY || (mode == MODE_UNTIL && deadline <= goc__clock_now())) {
 		selunlock(cases, lockorder, norder);
 		r = mode == MODE_TRY ? GOC_EAGAIN : GOC_ETIMEDOUT;
 	} else {

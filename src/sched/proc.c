@@ -24,9 +24,14 @@
  * and then re-checks every run queue (seq_cst on both sides), so either the
  * readier sees no spinner and wakes someone, or the spinner sees the work.
  *
+ * Simulation mode (sim.c, one P): find_runnable hands the choice of the
+ * next G to goc__sim_pick and fires timers on the sim clock instead; the
+ * normal path pays one predictable branch on goc__sim_on for it.
+ *
  * Lock order: timer heap locks -> sched.lock -> glock. Run queues are
  * lock-free; the global queue and idle lists are under sched.lock. */
 #include "sched.h"
+#include "sim.h"
 #include "../os/poll.h"
 
 #include <sched.h>
@@ -317,6 +322,8 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
 	GOC__TRACE(GOC__EV_SPAWN, g, (int64_t)g->parent_id);
+	if (GOC__UNLIKELY(goc__sim_active()))
+		goc__sim_spawned(g);
 	if (p) {
 		counter_add(&p->ncreated, 1);
 		goc__runq_put(p, g, true);
@@ -632,9 +639,44 @@ static void retire_p(goc__m *m, goc__p *p)
 	goc__wakep();
 }
 
+/* Simulation mode's find_runnable: the seed picks among every runnable G;
+ * with none, timers fire (virtual time: the clock jumps to the next one);
+ * with no timer either, the M gives up the P and idles like any other, and
+ * the deadlock check there sees "all goroutines asleep". */
+static goc__g *sim_find_runnable(goc__m *m)
+{
+	for (;;) {
+		if (m->spinning) { /* one P: there is nobody else to wake */
+			m->spinning = false;
+			atomic_fetch_sub(&goc__s.nmspinning, 1);
+		}
+		if (atomic_load_explicit(&goc__s.stopping, memory_order_relaxed) || goc__sim_halted())
+			return NULL;
+		goc__p *p = m->p;
+		goc__g *g = goc__sim_pick(p);
+		if (g)
+			return g;
+		if (goc__sim_fire_due(p, true))
+			continue;
+		goc__lock_acquire(&goc__s.lock);
+		if (atomic_load(&goc__s.runq_size) > 0) {
+			goc__lock_release(&goc__s.lock);
+			continue;
+		}
+		goc__pidle_put_locked(p);
+		m->p = NULL;
+		goc__lock_release(&goc__s.lock);
+		idle(m);
+		if (!m->p)
+			return NULL;
+	}
+}
+
 static goc__g *find_runnable(goc__m *m)
 {
 	goc__g *g;
+	if (GOC__UNLIKELY(goc__sim_active()))
+		return sim_find_runnable(m);
 top:
 	if (atomic_load_explicit(&goc__s.stopping, memory_order_relaxed))
 		return NULL;

@@ -11,6 +11,7 @@
  * A runtime started lazily (plain main) runs until the process exits. */
 #define _GNU_SOURCE
 #include "sched.h"
+#include "sim.h"
 #include "../os/poll.h"
 
 #include <pthread.h>
@@ -177,6 +178,8 @@ static goc__p *p_new(int i)
 static int runtime_start_locked(void)
 {
 	int n = requested_procs > 0 ? requested_procs : procs_from_env();
+	if (goc__sim_start()) /* seeded schedules (sim.c): one worker */
+		n = 1;
 	memset(&goc__s, 0, sizeof goc__s);
 	int rc = goc__os_poll_init();
 	if (rc)
@@ -237,6 +240,8 @@ void goc__procs_resize(int n)
 {
 	if (n > GOC__MAXPROCS)
 		n = GOC__MAXPROCS;
+	if (goc__sim_active())
+		return; /* simulation mode keeps its one worker */
 	goc__lock_acquire(&goc__s.lock);
 	int old = goc__s.nprocs;
 	for (int i = old; i < n; i++) {

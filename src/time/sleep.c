@@ -8,27 +8,31 @@
  * deadline instead. No locks are held here.
  */
 #include "../internal.h"
+#include "../sched/sim.h"
 
+/* The clock source: the monotonic clock, or in simulation mode with
+ * virtual time the sim clock (src/sched/sim.c), which only moves when every
+ * goroutine is blocked. Every deadline in goc is on this clock. */
 int64_t goc_now(void)
 {
-	return goc__nanotime();
+	return goc__clock_now();
 }
 
 int64_t goc_deadline_in(int64_t ns)
 {
 	int64_t d;
-	if (__builtin_add_overflow(goc__nanotime(), ns, &d))
+	if (__builtin_add_overflow(goc__clock_now(), ns, &d))
 		return ns > 0 ? GOC_NO_DEADLINE : INT64_MIN;
 	return d;
 }
 
 int goc_sleep_until(int64_t deadline)
 {
-	/* The deadline timer fires when goc__nanotime() >= deadline, and that
+	/* The deadline timer fires when the clock reaches deadline, and that
 	 * is the clock we compare with: a sleep never ends early. The loop only
 	 * guards the contract ("goc__park returns the claim") against a spurious
 	 * return; with no waker, the claim is always the timeout. */
-	while (goc__nanotime() < deadline) {
+	while (goc__clock_now() < deadline) {
 		int rc = goc__runtime_ensure();
 		if (rc)
 			return rc;

@@ -141,7 +141,7 @@ goc_chan *goc_after(int64_t ns)
 	if (!c)
 		return NULL;
 	if (ns <= 0) {
-		int64_t now = goc__nanotime();
+		int64_t now = goc_now();
 		goc_try_send(c, &now);
 		return c;
 	}
