@@ -616,6 +616,12 @@ static void idle(goc__m *m)
 				goc__acquirep(m, p);
 				return;
 			}
+			/* Every P is busy and their Ms will run the work: sleep
+			 * instead of polling again at once (that loop spun a CPU
+			 * re-reading the clock while 100,000 timers fired). */
+			stopm(m);
+			if (m->p || atomic_load(&goc__s.stopping))
+				return;
 		}
 	}
 }
