@@ -1,0 +1,175 @@
+/* test_debug_leak.c - goc_leakcheck: goroutines started after the baseline
+ * and still alive after the timeout are reported (with creation site and
+ * wait reason) and counted; those that finish in time, the caller and the
+ * baseline's goroutines are not. Reports go to stderr: the tests capture
+ * it in a temporary file. */
+#include "check.h"
+#include "test_sync_util.h"
+
+#include <goc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Run fn with fd 2 redirected to a temporary file; returns fn's result and
+ * the text written (malloc'd, NUL-terminated) in *text. */
+static int capture_stderr(int (*fn)(void *), void *arg, char **text)
+{
+	char path[] = "/tmp/goc_leak_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	int r = fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf = calloc(1, (size_t)len + 1);
+	CHECK(buf != NULL);
+	CHECK_EQ(pread(fd, buf, (size_t)len, 0), len);
+	close(fd);
+	*text = buf;
+	return r;
+}
+
+static int leakcheck_short(void *arg)
+{
+	(void)arg;
+	return goc_leakcheck(GOC_MS(30));
+}
+
+static int leakcheck_long(void *arg)
+{
+	(void)arg;
+	return goc_leakcheck(GOC_SEC(10));
+}
+
+static void wait_on(void *arg)
+{
+	int v;
+	goc_recv(arg, &v);
+}
+
+static void sleep_then_exit(void *arg)
+{
+	(void)arg;
+	goc_sleep(GOC_MS(20));
+}
+
+static void test_no_goroutine_started_is_no_leak(void)
+{
+	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	char *out;
+	CHECK_EQ(capture_stderr(leakcheck_short, NULL, &out), 0);
+	CHECK_EQ(strlen(out), 0);
+	free(out);
+}
+
+static void test_goroutines_that_finish_within_timeout_are_not_leaks(void)
+{
+	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(goc_go(sleep_then_exit, NULL), 0);
+	char *out;
+	CHECK_EQ(capture_stderr(leakcheck_long, NULL, &out), 0);
+	CHECK_EQ(strlen(out), 0);
+	free(out);
+}
+
+static void test_survivor_is_counted_and_reported_with_site_and_reason(void)
+{
+	goc_chan *c = goc_chan_make(sizeof(int), 0);
+	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	goc_go_attr attr = {.name = "stuck-reader"};
+	CHECK_EQ(goc_go_with(&attr, wait_on, c, 0), 0); int site_line = __LINE__;
+	CHECK_EQ(goc_go(wait_on, c), 0);
+	char *out;
+	CHECK_EQ(capture_stderr(leakcheck_short, NULL, &out), 2);
+	char site[64];
+	snprintf(site, sizeof site, "test_debug_leak.c:%d", site_line);
+	if (!strstr(out, "2 goroutines still running") || !strstr(out, site) ||
+	    !strstr(out, "[chan receive") || !strstr(out, "\"stuck-reader\"") ||
+	    !strstr(out, "in test_survivor_is_counted_and_reported_with_site_and_reason")) {
+		fprintf(stderr, "unexpected leak report:\n%s\n", out);
+		exit(1);
+	}
+#if !defined(GOC_TEST_TSAN)
+	/* The backtrace names the goroutine's own function (frame pointers). */
+	if (!strstr(out, "wait_on")) {
+		fprintf(stderr, "no wait_on frame in the report:\n%s\n", out);
+		exit(1);
+	}
+#endif
+	free(out);
+	goc_close(c); /* release them */
+	CHECK_EQ(capture_stderr(leakcheck_long, NULL, &out), 0);
+	free(out);
+	goc_chan_release(c);
+}
+
+static void test_baseline_goroutines_are_not_leaks(void)
+{
+	goc_chan *c = goc_chan_make(0, 0);
+	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(goc_leakcheck_baseline(), 0); /* both are in it */
+	CHECK_EQ(goc_go(wait_on, c), 0);
+	char *out;
+	CHECK_EQ(capture_stderr(leakcheck_short, NULL, &out), 1);
+	CHECK(strstr(out, "1 goroutine still running") != NULL);
+	free(out);
+	goc_close(c);
+	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	goc_chan_release(c);
+}
+
+static void *leakcheck_on_thread(void *arg)
+{
+	char *out;
+	*(int *)arg = capture_stderr(leakcheck_short, NULL, &out);
+	free(out);
+	return NULL;
+}
+
+static void *join_thread(void *arg)
+{
+	pthread_join(*(pthread_t *)arg, NULL);
+	return NULL;
+}
+
+static void test_leakcheck_from_a_foreign_thread_counts_goroutines(void)
+{
+	/* The caller is not a goroutine, so the main goroutine (in the
+	 * baseline) and the new one are told apart by the baseline alone. */
+	goc_chan *c = goc_chan_make(0, 0);
+	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	CHECK_EQ(goc_go(wait_on, c), 0);
+	int n = -1;
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, leakcheck_on_thread, &n), 0);
+	goc_blocking(join_thread, &t);
+	CHECK_EQ(n, 1);
+	goc_close(c);
+	goc_chan_release(c);
+}
+
+static int run_all(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	RUN(test_no_goroutine_started_is_no_leak);
+	RUN(test_goroutines_that_finish_within_timeout_are_not_leaks);
+	RUN(test_survivor_is_counted_and_reported_with_site_and_reason);
+	RUN(test_baseline_goroutines_are_not_leaks);
+	RUN(test_leakcheck_from_a_foreign_thread_counts_goroutines);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	watchdog(60);
+	return run_with_procs_1_and_2(run_all, argc, argv);
+}
