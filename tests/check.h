@@ -3,9 +3,19 @@
 #ifndef GOC_TEST_CHECK_H
 #define GOC_TEST_CHECK_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* 1 in the ASan and TSan builds (CMake defines GOC_TEST_ASAN/TSAN), where
+ * goroutine switches are 10-100x slower: tests scale their work down. */
+#if defined(GOC_TEST_ASAN) || defined(GOC_TEST_TSAN)
+#define CHECK_SANITIZED 1
+#else
+#define CHECK_SANITIZED 0
+#endif
 
 #define CHECK(cond)                                                                    \
 	do {                                                                           \
@@ -31,5 +41,22 @@
 		fprintf(stderr, "  %s\n", #fn);                                        \
 		fn();                                                                  \
 	} while (0)
+
+static __attribute__((unused)) void check_watchdog_fired(int sig)
+{
+	(void)sig;
+	static const char msg[] = "watchdog: test did not finish in time (hang?)\n";
+	(void)!write(2, msg, sizeof msg - 1);
+	_exit(3);
+}
+
+/* Fail the process (exit 3, with a message) if it still runs after
+ * `seconds`, five times that under sanitizers as CTest's own timeouts are
+ * scaled: a hang fails fast and says so. */
+static inline __attribute__((unused)) void check_watchdog(unsigned seconds)
+{
+	signal(SIGALRM, check_watchdog_fired);
+	alarm(CHECK_SANITIZED ? 5 * seconds : seconds);
+}
 
 #endif

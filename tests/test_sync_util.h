@@ -25,26 +25,10 @@ static inline int64_t now_ns(void)
 
 /* Sanitizer builds make goroutine creation and switches 10-100x slower:
  * loops that create many goroutines run a tenth as many rounds there. */
-#if defined(GOC_TEST_TSAN) || defined(GOC_TEST_ASAN)
-#define SCALED(n) ((n) / 10 > 0 ? (n) / 10 : 1)
-#else
-#define SCALED(n) (n)
-#endif
+#define SCALED(n) (CHECK_SANITIZED ? ((n) / 10 > 0 ? (n) / 10 : 1) : (n))
 
-static void watchdog_fired(int sig)
-{
-	(void)sig;
-	static const char msg[] = "watchdog: test did not finish in time (hang?)\n";
-	(void)!write(2, msg, sizeof msg - 1);
-	_exit(3);
-}
-
-/* Fail the process if it is still running after `seconds`. */
-static inline void watchdog(unsigned seconds)
-{
-	signal(SIGALRM, watchdog_fired);
-	alarm(seconds);
-}
+/* Fail the process if it is still running after `seconds` (check.h). */
+#define watchdog(seconds) check_watchdog(seconds)
 
 /* Run fn under goc_main with 1 worker, then again with 2 (the suite's two
  * configurations), or once with GOC_PROCS when that is set. */

@@ -16,14 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(GOC_TEST_ASAN) || defined(GOC_TEST_TSAN)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
+#define SANITIZED CHECK_SANITIZED
 /* Workload sizes: full in release builds, smaller under sanitizers, whose
  * 5-20x slowdown would otherwise push tests past a few seconds. */
-#define SCALE(full, sanitized) (SANITIZED ? (sanitized) : (full))
+#define SCALE(full, sanitized) (CHECK_SANITIZED ? (sanitized) : (full))
 
 /* How late a sleep or timer may be before a test calls it a failure. On an
  * idle machine goc fires within about a millisecond (the idle poller's
@@ -49,21 +45,9 @@ static __attribute__((noinline, unused)) int last_errno(void)
 	return errno;
 }
 
-static void watchdog_fired(int sig)
-{
-	(void)sig;
-	static const char msg[] = "watchdog: test did not finish in time (hang?)\n";
-	(void)!write(2, msg, sizeof msg - 1);
-	_exit(3);
-}
-
-/* Fail the process if it still runs after `seconds` (five times that under
- * sanitizers, as CTest's own timeouts are scaled). */
-static inline void watchdog(unsigned seconds)
-{
-	signal(SIGALRM, watchdog_fired);
-	alarm(SANITIZED ? 5 * seconds : seconds);
-}
+/* Fail the process if it still runs after `seconds` (check.h; scaled
+ * under sanitizers). */
+#define watchdog(seconds) check_watchdog(seconds)
 
 /* Run fn under goc_main with the GOC_PROCS of the environment, or, when it
  * is unset, once with 1 worker and once with 2 (each in a child process, so
