@@ -29,6 +29,15 @@ static pthread_t quit_thread;
 static bool installed;
 static bool keep_running;
 static struct sigaction old_quit;
+/* Threads of ours alive or about to be (the deadlock check counts every
+ * thread of the process, runtime.c): raised before pthread_create, lowered
+ * after pthread_join, so it never undercounts. */
+static _Atomic int nthreads;
+
+int goc__debug_threads(void)
+{
+	return atomic_load(&nthreads);
+}
 
 static void on_sigquit(int sig)
 {
@@ -72,9 +81,11 @@ void goc__sigquit_start(void)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	atomic_fetch_add(&nthreads, 1);
 	int rc = pthread_create(&quit_thread, NULL, quit_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
+		atomic_fetch_sub(&nthreads, 1);
 		close(quit_pipe[0]);
 		close(quit_pipe[1]);
 		quit_pipe[0] = quit_pipe[1] = -1;
@@ -99,6 +110,7 @@ void goc__sigquit_stop(void)
 	while (write(quit_pipe[1], &c, 1) < 0 && errno == EINTR)
 		;
 	pthread_join(quit_thread, NULL);
+	atomic_fetch_sub(&nthreads, 1);
 	close(quit_pipe[0]);
 	close(quit_pipe[1]);
 	quit_pipe[0] = quit_pipe[1] = -1;

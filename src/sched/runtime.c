@@ -14,6 +14,7 @@
 #include "sim.h"
 #include "../os/poll.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -417,12 +418,42 @@ int64_t goc__goroutines_alive(void)
 	return n;
 }
 
+/* Threads the debug module started (the SIGQUIT dump thread): src/debug/. */
+int goc__debug_threads(void);
+
+/* Does a thread exist that the runtime did not start, other than the one
+ * waiting in goc_main? Such a thread (an application's pthread, a foreign
+ * thread parked with a deadline, one that has not called goc yet) may
+ * still wake a goroutine, so no deadlock can be proven while it lives.
+ * Known threads: goc_main's caller, the Ms, the monitor, the debug
+ * module's, and TSan's background thread in TSan builds. Counting
+ * /proc/self/task errs only towards "alive" (a thread being created or
+ * exiting is counted), never towards a false deadlock. Runs only when every
+ * other test already says deadlock. */
+static bool foreign_threads_alive(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return true; /* cannot tell: assume the worst */
+	int64_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	int64_t known = 1 + goc__s.nm + 1 + goc__debug_threads();
+#if defined(GOC__TSAN)
+	known++;
+#endif
+	return n > known;
+}
+
 /* Called with sched.lock held by an M about to sleep. Every P idle, no M
  * spinning, polling, or inside a blocking call, nothing runnable, no timer
- * armed and no fd waited on, no foreign thread running: nothing can ever
- * make a goroutine runnable again. Only under goc_main (a lazily started
- * runtime cannot know about threads that have not called goc yet), and not
- * with GOC_DEADLOCK=0. */
+ * armed and no fd waited on, no foreign thread running or even alive:
+ * nothing can ever make a goroutine runnable again. Only under goc_main (a
+ * lazily started runtime cannot know about threads that have not called
+ * goc yet), and not with GOC_DEADLOCK=0. */
 void goc__check_deadlock(void)
 {
 	if (!under_main || atomic_load(&goc__s.stopping))
@@ -440,6 +471,8 @@ void goc__check_deadlock(void)
 		return;
 	const char *e = getenv("GOC_DEADLOCK");
 	if (e && strcmp(e, "0") == 0)
+		return;
+	if (foreign_threads_alive())
 		return;
 	goc__debug_deadlock();
 }
