@@ -3,37 +3,12 @@
  * wait reason) and counted; those that finish in time, the caller and the
  * baseline's goroutines are not. Reports go to stderr: the tests capture
  * it in a temporary file. */
-#include "check.h"
-#include "test_sync_util.h"
+#include "test_debug_util.h"
 
 #include <goc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* Run fn with fd 2 redirected to a temporary file; returns fn's result and
- * the text written (malloc'd, NUL-terminated) in *text. */
-static int capture_stderr(int (*fn)(void *), void *arg, char **text)
-{
-	char path[] = "/tmp/goc_leak_XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	unlink(path);
-	fflush(stderr);
-	int saved = dup(2);
-	dup2(fd, 2);
-	int r = fn(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	off_t len = lseek(fd, 0, SEEK_END);
-	char *buf = calloc(1, (size_t)len + 1);
-	CHECK(buf != NULL);
-	CHECK_EQ(pread(fd, buf, (size_t)len, 0), len);
-	close(fd);
-	*text = buf;
-	return r;
-}
 
 static int leakcheck_short(void *arg)
 {
@@ -170,6 +145,6 @@ static int run_all(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	watchdog(60);
-	return run_with_procs_1_and_2(run_all, argc, argv);
+	check_watchdog(60);
+	return run_main_procs_1_and_2(run_all, argc, argv);
 }
