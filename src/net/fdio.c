@@ -50,9 +50,15 @@ static int spec_ctx(goc_ctx *ctx, wait_spec *w)
 }
 
 /* goc__pd_wait with the spec; GOC__PD_DONE becomes the context's error. */
+static int spec_result(int r, const wait_spec *w);
+
 static int spec_wait(goc__pd *pd, int events, const wait_spec *w)
 {
-	int r = goc__pd_wait(pd, events, w->deadline, w->done);
+	return spec_result(goc__pd_wait(pd, events, w->deadline, w->done), w);
+}
+
+static int spec_result(int r, const wait_spec *w)
+{
 	if (r == GOC__PD_DONE) {
 		r = goc_ctx_err(w->ctx);
 		return r ? r : GOC_ECANCELED;
@@ -60,12 +66,15 @@ static int spec_wait(goc__pd *pd, int events, const wait_spec *w)
 	return r;
 }
 
-/* Look up (registering) fd and begin an operation on it. */
-static goc__pd *op_begin(int fd, int *err)
+/* Look up (registering) fd and begin an operation on it holding the op
+ * lock of direction lock (0: none). */
+static goc__pd *op_begin(int fd, int lock, const wait_spec *w, int *err)
 {
 	goc__pd *pd = goc__pd_get(fd, err);
-	if (pd && (*err = goc__pd_op_begin(pd, fd)) != 0)
+	if (pd && (*err = goc__pd_op_begin(pd, fd, lock, w->deadline, w->done)) != 0) {
+		*err = spec_result(*err, w);
 		pd = NULL;
+	}
 	return pd;
 }
 
@@ -76,15 +85,11 @@ static int fd_wait(int fd, int events, const wait_spec *w)
 	if (events <= 0 || (events & ~(GOC_FD_READ | GOC_FD_WRITE)))
 		return GOC_EINVAL;
 	int err;
-	goc__pd *pd = op_begin(fd, &err);
+	goc__pd *pd = op_begin(fd, 0, w, &err);
 	if (!pd)
 		return err;
-	int r = goc__pd_wait_fresh(pd, fd, events, w->deadline, w->done);
-	if (r == GOC__PD_DONE) {
-		r = goc_ctx_err(w->ctx);
-		r = r ? r : GOC_ECANCELED;
-	}
-	goc__pd_op_end(pd);
+	int r = spec_result(goc__pd_wait_fresh(pd, fd, events, w->deadline, w->done), w);
+	goc__pd_op_end(pd, 0);
 	return r;
 }
 
@@ -110,27 +115,47 @@ static ssize_t do_read(int fd, void *buf, size_t n, const wait_spec *w)
 	if (n > SSIZE_MAX)
 		n = SSIZE_MAX;
 	int err;
-	goc__pd *pd = op_begin(fd, &err);
+	goc__pd *pd = op_begin(fd, GOC_FD_READ, w, &err);
 	if (!pd)
 		return err;
 	ssize_t r;
 	for (;;) {
-		r = read(fd, buf, n);
-		if (r >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			r = -errno;
+		/* We hold the read op lock, so rdrained is ours (netpoll.h).
+		 * acquire: pairs with pd_ready's increment. */
+		uint32_t seq = atomic_load_explicit(&pd->rev, memory_order_acquire);
+		if (pd->rdrained && pd->rdrained_seq == seq && n > 0 &&
+		    !atomic_load_explicit(&pd->hup, memory_order_relaxed) &&
+		    (w->deadline == GOC__NO_DEADLINE || w->deadline > goc__nanotime())) {
+			/* Empty when last read and no read event since: any
+			 * data that came since will bring one, so park (unless
+			 * the deadline has passed: then just try the call). */
+			r = -EAGAIN;
+		} else {
+			r = read(fd, buf, n);
+			if (r < 0)
+				r = -errno;
+		}
+		if (r >= 0) {
+			/* A short read of a stream found it empty. */
+			pd->rdrained = r > 0 && (size_t)r < n && (goc__pd_kind(pd, fd) & GOC__PD_KIND_STREAM);
+			pd->rdrained_seq = seq;
 			break;
 		}
+		if (r == -EINTR)
+			continue;
+		if (r != -EAGAIN) {
+			pd->rdrained = false;
+			break;
+		}
+		pd->rdrained = true;
+		pd->rdrained_seq = seq;
 		int wr = spec_wait(pd, GOC_FD_READ, w);
 		if (wr < 0) {
 			r = wr;
 			break;
 		}
 	}
-	goc__pd_op_end(pd);
+	goc__pd_op_end(pd, GOC_FD_READ);
 	return r;
 }
 
@@ -159,7 +184,7 @@ ssize_t goc_read_ctx(goc_ctx *ctx, int fd, void *buf, size_t n)
  * -EPIPE rather than a SIGPIPE; write(2) on anything else. */
 static ssize_t write_once(goc__pd *pd, int fd, const char *p, size_t n)
 {
-	if (goc__pd_sockkind(pd, fd) != GOC__PD_SOCK_NOT)
+	if (goc__pd_kind(pd, fd) & GOC__PD_KIND_SOCKET)
 		return send(fd, p, n, MSG_NOSIGNAL);
 	return write(fd, p, n);
 }
@@ -177,7 +202,7 @@ static ssize_t do_write(int fd, const void *buf, size_t n, const wait_spec *w, s
 		goto out;
 	}
 	int e;
-	goc__pd *pd = op_begin(fd, &e);
+	goc__pd *pd = op_begin(fd, GOC_FD_WRITE, w, &e);
 	if (!pd) {
 		err = e;
 		goto out;
@@ -201,7 +226,7 @@ static ssize_t do_write(int fd, const void *buf, size_t n, const wait_spec *w, s
 			break;
 		}
 	} while (off < n);
-	goc__pd_op_end(pd);
+	goc__pd_op_end(pd, GOC_FD_WRITE);
 out:
 	if (written)
 		*written = off;
@@ -247,7 +272,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const wa
 	if (addr && !addrlen)
 		return GOC_EINVAL;
 	int err;
-	goc__pd *pd = op_begin(fd, &err);
+	goc__pd *pd = op_begin(fd, GOC_FD_READ, w, &err);
 	if (!pd)
 		return err;
 	int r;
@@ -261,7 +286,9 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const wa
 				memcpy(addr, &ss, sl < *addrlen ? sl : *addrlen);
 				*addrlen = sl;
 			}
-			if (!goc__pd_new(r, &err)) {
+			/* Of the listener's type (stream or seqpacket). */
+			int kind = goc__pd_kind(pd, fd) | GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET;
+			if (!goc__pd_new(r, kind, &err)) {
 				close(r);
 				r = err;
 			}
@@ -280,7 +307,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const wa
 			break;
 		}
 	}
-	goc__pd_op_end(pd);
+	goc__pd_op_end(pd, GOC_FD_READ);
 	return r;
 }
 
@@ -310,7 +337,7 @@ static int do_connect(int fd, const struct sockaddr *addr, socklen_t len, const 
 	if (!addr)
 		return GOC_EINVAL;
 	int err;
-	goc__pd *pd = op_begin(fd, &err);
+	goc__pd *pd = op_begin(fd, GOC_FD_WRITE, w, &err);
 	if (!pd)
 		return err;
 	int r = connect(fd, addr, len);
@@ -362,9 +389,7 @@ static int do_connect(int fd, const struct sockaddr *addr, socklen_t len, const 
 			r = -soerr;
 		}
 	}
-	if (r == 0)
-		goc__pd_set_sockkind(pd, GOC__PD_SOCK_OTHER);
-	goc__pd_op_end(pd);
+	goc__pd_op_end(pd, GOC_FD_WRITE);
 	return r;
 }
 

@@ -34,14 +34,24 @@
  * context's done channel (a sudog on that channel's receive queue, as a
  * select case would queue) can claim the waiter first.
  *
- * Closing (Go's fdMutex): every operation holds a count in `ops` from
- * before its first system call to its return. goc_fd_close sets CLOSING
- * (new operations then fail with GOC_ECLOSED), wakes all waiters with
- * GOC_ECLOSED, waits until the count drains, then unregisters and closes
- * the fd, so the fd number cannot be reused under a call still running.
- * While CLOSING is set the count is only changed under the pd lock, so a
- * closer that saw it reach zero under the lock knows no one touches the pd
- * any more.
+ * Operations and closing (Go's fdMutex): `ops` packs CLOSING, a read op
+ * lock, a write op lock, a "someone waits for it" bit per lock, and the
+ * count of operations in flight. An operation holds a count (and, for
+ * reads, accepts, writes and connects, its direction's op lock) from
+ * before its first system call to its return: one CAS to begin, one to
+ * end when nobody waits. A contender for a held op lock queues (rlq/wlq)
+ * and the ending holder hands the lock over with its count. Serialising
+ * each direction is what makes edge-triggered readiness safe: the one
+ * holder that waits is woken by every event after its EAGAIN, and the op
+ * lock holder alone owns `rdrained` (a stream read that came back short
+ * found the fd empty; until the next read event the next read can park
+ * without first failing a system call).
+ * goc_fd_close sets CLOSING (new operations then fail with GOC_ECLOSED),
+ * wakes all waiters (readiness and op lock) with GOC_ECLOSED, waits until
+ * the count drains, then unregisters and closes the fd, so the fd number
+ * cannot be reused under a call still running. While CLOSING is set the
+ * count only drops under the pd lock, so a closer that saw it reach zero
+ * under the lock knows no one touches the pd any more.
  *
  * Deadlock detection: goc__s.netpoll_waiters counts waiters (sched.h); while
  * it is non-zero the scheduler polls and never declares a deadlock.
@@ -60,32 +70,34 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PD_CLOSING 0x80000000u
+#define PD_RLOCK   0x40000000u   /* the read op lock is held */
+#define PD_WLOCK   0x20000000u
+#define PD_RWAIT   0x10000000u   /* rlq is not empty: ending takes the slow path */
+#define PD_WWAIT   0x08000000u
+#define PD_COUNT   0x07ffffffu   /* operations in flight */
 
-typedef struct pd_waiter {
+struct goc__pd_waiter {
 	goc__g *g;
-	struct pd_waiter *next, *prev;  /* on the pd's list (pd lock) */
-	struct pd_waiter *wnext;        /* the waker's private chain, after dequeue */
+	goc__pd_waiter *next, *prev;    /* on one of the pd's lists (pd lock) */
+	goc__pd_waiter *wnext;          /* the waker's private chain, after dequeue */
 	int result;                     /* set by the claiming waker */
 	bool queued;                    /* pd lock */
-} pd_waiter;
-
-struct goc__pd {
-	goc__pollable pollable;        /* must be first: the poller hands us &pollable */
-	goc__lock lock;
-	_Atomic int fd;                /* the fd this pd stands for; -1 when free */
-	_Atomic uint32_t ops;          /* operations in flight | PD_CLOSING (see top) */
-	_Atomic bool polled;           /* registered with the OS poller (else: always ready) */
-	_Atomic int sockkind;          /* GOC__PD_SOCK_*; a hint, set once known */
-	bool rready, wready;           /* readiness tokens (lock) */
-	bool evicted;                  /* its fd was closed behind our back (lock) */
-	pd_waiter *rq, *wq;            /* waiting readers / writers (lock) */
-	goc__g *closer;                /* goc_fd_close waiting for ops to drain (lock) */
-	char *unlink_path;             /* Unix listener's socket file (closer's) */
-	goc__pd *free_next;            /* pool_lock */
 };
+typedef goc__pd_waiter pd_waiter;
+
+static inline uint32_t lock_bit(int lock)
+{
+	return lock == GOC_FD_READ ? PD_RLOCK : lock == GOC_FD_WRITE ? PD_WLOCK : 0;
+}
+
+static inline uint32_t wait_bit(int lock)
+{
+	return lock == GOC_FD_READ ? PD_RWAIT : lock == GOC_FD_WRITE ? PD_WWAIT : 0;
+}
 
 /* ---- the fd table -------------------------------------------------------- */
 
@@ -159,20 +171,23 @@ static goc__pd *pd_alloc(void)
 }
 
 /* Make a free pd stand for fd. Under its lock: a stale pd_ready may run
- * concurrently. The CLOSING bit is cleared, not the count: an operation
+ * concurrently. Only CLOSING is cleared, never the count: an operation
  * that raced a close may still hold (and will drop) a count on it. */
-static void pd_init(goc__pd *pd, int fd, bool polled)
+static void pd_init(goc__pd *pd, int fd, int kind)
 {
 	goc__lock_acquire(&pd->lock);
 	pd->rready = pd->wready = false;
 	pd->evicted = false;
-	pd->rq = pd->wq = NULL;
+	pd->rq = pd->wq = pd->rlq = pd->wlq = NULL;
 	pd->closer = NULL;
 	pd->unlink_path = NULL;
-	atomic_store_explicit(&pd->polled, polled, memory_order_relaxed);
-	atomic_store_explicit(&pd->sockkind, GOC__PD_SOCK_UNKNOWN, memory_order_relaxed);
+	pd->rdrained = false;
+	atomic_store_explicit(&pd->hup, false, memory_order_relaxed);
+	atomic_store_explicit(&pd->polled, true, memory_order_relaxed);
+	atomic_store_explicit(&pd->kind, kind, memory_order_relaxed);
 	atomic_store_explicit(&pd->fd, fd, memory_order_relaxed);
-	atomic_fetch_and_explicit(&pd->ops, ~PD_CLOSING, memory_order_release);
+	/* release: pairs with op_begin's acquire CAS. */
+	atomic_fetch_and_explicit(&pd->ops, ~(PD_CLOSING | PD_RWAIT | PD_WWAIT), memory_order_release);
 	goc__lock_release(&pd->lock);
 }
 
@@ -184,9 +199,10 @@ static void pd_free(goc__pd *pd)
 	atomic_fetch_or_explicit(&pd->ops, PD_CLOSING, memory_order_relaxed);
 	atomic_store_explicit(&pd->fd, -1, memory_order_relaxed);
 	pd->rready = pd->wready = false;
-	goc__lock_release(&pd->lock);
-	free(pd->unlink_path);
+	char *path = pd->unlink_path;
 	pd->unlink_path = NULL;
+	goc__lock_release(&pd->lock);
+	free(path);
 	goc__lock_acquire(&pool_lock);
 	pd->free_next = pool_free;
 	pool_free = pd;
@@ -197,25 +213,28 @@ static void pd_free(goc__pd *pd)
 
 static goc__lock reg_lock = GOC__LOCK_INIT;   /* serialises lazy registration */
 
-/* A pd for fd, registered with the poller (fd made non-blocking). */
-static goc__pd *pd_make(int fd, int *err)
+/* A pd for fd, registered with the poller. fresh: the kernel just made fd
+ * non-blocking for us; otherwise make it so. */
+static goc__pd *pd_make(int fd, bool fresh, int kind, int *err)
 {
 	int rc = goc__runtime_ensure();
 	if (rc) {
 		*err = rc;
 		return NULL;
 	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
-		*err = -errno;
-		return NULL;
+	if (!fresh) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+			*err = -errno;
+			return NULL;
+		}
 	}
 	goc__pd *pd = pd_alloc();
 	if (!pd) {
 		*err = GOC_ENOMEM;
 		return NULL;
 	}
-	pd_init(pd, fd, true);
+	pd_init(pd, fd, kind);
 	rc = goc__os_poll_add(fd, &pd->pollable);
 	if (rc == -EPERM) {
 		/* Regular files and directories: epoll refuses them, and
@@ -248,7 +267,7 @@ goc__pd *goc__pd_get(int fd, int *err)
 	goc__lock_acquire(&reg_lock);
 	pd = atomic_load_explicit(s, memory_order_acquire);
 	if (!pd) {
-		pd = pd_make(fd, err);
+		pd = pd_make(fd, false, 0, err);
 		if (pd)
 			atomic_store_explicit(s, pd, memory_order_release); /* pairs with the loads above */
 	}
@@ -261,7 +280,7 @@ static void wake_chain(pd_waiter *w);
 
 /* pd's fd was closed without goc_fd_close and the kernel has handed the
  * number out again: retire pd. Its waiters fail with GOC_ECLOSED; it goes
- * back to the pool once its operations drain (goc__pd_op_end). */
+ * back to the pool once its operations drain (op_end_slow). */
 static void pd_evict(goc__pd *pd)
 {
 	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
@@ -273,7 +292,7 @@ static void pd_evict(goc__pd *pd)
 	pd_waiter *wake = NULL;
 	goc__lock_acquire(&pd->lock);
 	pd_wake_all_locked(pd, GOC_ECLOSED, &wake);
-	bool drained = (atomic_load_explicit(&pd->ops, memory_order_relaxed) & ~PD_CLOSING) == 0;
+	bool drained = (atomic_load_explicit(&pd->ops, memory_order_relaxed) & PD_COUNT) == 0;
 	pd->evicted = !drained;
 	goc__lock_release(&pd->lock);
 	wake_chain(wake);
@@ -281,38 +300,42 @@ static void pd_evict(goc__pd *pd)
 		pd_free(pd);
 }
 
-goc__pd *goc__pd_new(int fd, int *err)
+goc__pd *goc__pd_new(int fd, int kind, int *err)
 {
 	pd_slot *s = slot_of(fd, true);
 	if (!s) {
 		*err = GOC_ENOMEM;
 		return NULL;
 	}
-	goc__pd *pd = pd_make(fd, err);
+	goc__pd *pd = pd_make(fd, true, kind, err);
 	if (!pd)
 		return NULL;
-	atomic_store_explicit(&pd->sockkind, GOC__PD_SOCK_OTHER, memory_order_relaxed);
 	goc__pd *old = atomic_exchange_explicit(s, pd, memory_order_acq_rel);
 	if (old)
 		pd_evict(old);
 	return pd;
 }
 
-int goc__pd_sockkind(goc__pd *pd, int fd)
+int goc__pd_kind(goc__pd *pd, int fd)
 {
-	int k = atomic_load_explicit(&pd->sockkind, memory_order_relaxed);
-	if (k == GOC__PD_SOCK_UNKNOWN) {
+	int k = atomic_load_explicit(&pd->kind, memory_order_relaxed);
+	if (GOC__UNLIKELY(!(k & GOC__PD_KIND_KNOWN))) {
 		int type;
 		socklen_t len = sizeof type;
-		k = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? GOC__PD_SOCK_OTHER : GOC__PD_SOCK_NOT;
-		atomic_store_explicit(&pd->sockkind, k, memory_order_relaxed);
+		struct stat st;
+		k = GOC__PD_KIND_KNOWN;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+			k |= GOC__PD_KIND_SOCKET | (type == SOCK_STREAM ? GOC__PD_KIND_STREAM : 0);
+		else if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+			k |= GOC__PD_KIND_STREAM;
+		atomic_store_explicit(&pd->kind, k, memory_order_relaxed);
 	}
 	return k;
 }
 
-void goc__pd_set_sockkind(goc__pd *pd, int kind)
+void goc__pd_add_kind(goc__pd *pd, int kind)
 {
-	atomic_store_explicit(&pd->sockkind, kind, memory_order_relaxed);
+	atomic_fetch_or_explicit(&pd->kind, kind, memory_order_relaxed);
 }
 
 void goc__pd_set_unlink_path(goc__pd *pd, char *path)
@@ -323,49 +346,7 @@ void goc__pd_set_unlink_path(goc__pd *pd, char *path)
 	goc__lock_release(&pd->lock);
 }
 
-/* ---- operations in flight ------------------------------------------------ */
-
-int goc__pd_op_begin(goc__pd *pd, int fd)
-{
-	/* acquire: pairs with pd_init's release of CLOSING. */
-	uint32_t v = atomic_fetch_add_explicit(&pd->ops, 1, memory_order_acquire);
-	if (GOC__UNLIKELY((v & PD_CLOSING) || atomic_load_explicit(&pd->fd, memory_order_relaxed) != fd)) {
-		goc__pd_op_end(pd);
-		return GOC_ECLOSED;
-	}
-	return 0;
-}
-
-void goc__pd_op_end(goc__pd *pd)
-{
-	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
-	while (!(v & PD_CLOSING))
-		if (atomic_compare_exchange_weak_explicit(&pd->ops, &v, v - 1, memory_order_release,
-		                                          memory_order_relaxed))
-			return;
-	/* Closing: drop the count under the lock, where the closer looks. */
-	goc__g *wake = NULL;
-	bool recycle = false;
-	goc__lock_acquire(&pd->lock);
-	v = atomic_fetch_sub_explicit(&pd->ops, 1, memory_order_acq_rel) - 1;
-	if (v == PD_CLOSING) {
-		if (pd->closer) {
-			if (goc__wait_claim(pd->closer))
-				wake = pd->closer;
-			pd->closer = NULL;
-		} else if (pd->evicted) {
-			pd->evicted = false;
-			recycle = true;
-		}
-	}
-	goc__lock_release(&pd->lock);
-	if (wake)
-		goc__ready(wake);
-	if (recycle)
-		pd_free(pd);
-}
-
-/* ---- readiness ----------------------------------------------------------- */
+/* ---- waiter lists -------------------------------------------------------- */
 
 static void waiter_push(pd_waiter **q, pd_waiter *w, goc__g *g)
 {
@@ -375,6 +356,21 @@ static void waiter_push(pd_waiter **q, pd_waiter *w, goc__g *g)
 	if (*q)
 		(*q)->prev = w;
 	*q = w;
+	w->queued = true;
+}
+
+/* Append (the op-lock queues are FIFO: first come, first served). */
+static void waiter_append(pd_waiter **q, pd_waiter *w, goc__g *g)
+{
+	w->g = g;
+	w->next = NULL;
+	w->prev = NULL;
+	pd_waiter **p = q;
+	while (*p) {
+		w->prev = *p;
+		p = &(*p)->next;
+	}
+	*p = w;
 	w->queued = true;
 }
 
@@ -412,6 +408,8 @@ static void pd_wake_all_locked(goc__pd *pd, int result, pd_waiter **wake)
 {
 	take_waiters(&pd->rq, result, wake);
 	take_waiters(&pd->wq, result, wake);
+	take_waiters(&pd->rlq, result, wake);
+	take_waiters(&pd->wlq, result, wake);
 }
 
 /* After the pd lock is dropped: resume the claimed waiters. Each record
@@ -427,21 +425,7 @@ static void wake_chain(pd_waiter *w)
 	}
 }
 
-/* The poller's callback (poll.h): any thread, no scheduler lock held. */
-static void pd_ready(goc__pollable *p, uint32_t events)
-{
-	goc__pd *pd = (goc__pd *)p;
-	pd_waiter *wake = NULL;
-	goc__lock_acquire(&pd->lock);
-	if ((events & GOC__POLL_IN) && !take_waiters(&pd->rq, GOC_FD_READ, &wake))
-		pd->rready = true;
-	if ((events & GOC__POLL_OUT) && !take_waiters(&pd->wq, GOC_FD_WRITE, &wake))
-		pd->wready = true;
-	goc__lock_release(&pd->lock);
-	wake_chain(wake);
-}
-
-/* ---- waiting ------------------------------------------------------------- */
+/* ---- parking --------------------------------------------------------------- */
 
 typedef struct park_arg {
 	goc__pd *pd;
@@ -468,6 +452,223 @@ static void kick_poller(void)
 		return;
 	if (!atomic_load_explicit(&goc__s.poller_active, memory_order_acquire))
 		goc__wakep();
+}
+
+/* pd lock held, deadline not passed: queue records for the calling G on
+ * q1 (and q2 if not NULL) and on done's receive queue, park, and leave the
+ * queues. Returns the claiming waker's result, GOC_ETIMEDOUT, or
+ * GOC__PD_DONE. The pd lock is not held on return. on_leave, if not NULL,
+ * runs under the pd lock when a record had to be removed by us. */
+static int park_on(goc__pd *pd, pd_waiter **q1, pd_waiter **q2, bool fifo, int64_t deadline, goc_chan *done,
+                   void (*on_leave)(goc__pd *pd))
+{
+	goc__wait_prepare();
+	goc__g *g = goc__current();
+	park_arg a = {pd, NULL};
+	goc__sudog sg;
+	if (done) {
+		goc__chanlock_acquire(&done->lock);
+		if (atomic_load_explicit(&done->closed, memory_order_relaxed)) {
+			goc__chanlock_release(&done->lock);
+			goc__lock_release(&pd->lock);
+			return GOC__PD_DONE;
+		}
+		/* Queued as a select case would be: only close takes it. */
+		sg = (goc__sudog){.g = g, .c = done, .elem = NULL, .exclusive = false};
+		goc__waitq_push(&done->recvq, &sg);
+		a.done = done;
+	}
+	pd_waiter w1 = {0}, w2 = {0};
+	if (fifo)
+		waiter_append(q1, &w1, g);
+	else
+		waiter_push(q1, &w1, g);
+	if (q2)
+		waiter_push(q2, &w2, g);
+	atomic_fetch_add_explicit(&goc__s.netpoll_waiters, 1, memory_order_seq_cst);
+	kick_poller();
+	int how = goc__park(pd_park_unlock, &a, GOC__WAIT_IO, pd, deadline);
+	atomic_fetch_sub_explicit(&goc__s.netpoll_waiters, 1, memory_order_relaxed);
+
+	void *param = goc__g_waitp(g)->param;
+	int res;
+	if (how == GOC__WAKE_TIMEOUT)
+		res = GOC_ETIMEDOUT;
+	else if (done && param == &sg)
+		res = GOC__PD_DONE;
+	else
+		res = ((pd_waiter *)param)->result;
+	/* Leave the queues we may still be on. The record that woke us was
+	 * dequeued by its waker; the others need the locks. */
+	if (!(param == &w1 && !q2)) {
+		goc__lock_acquire(&pd->lock);
+		bool left = false;
+		if (w1.queued) {
+			waiter_remove(q1, &w1);
+			left = true;
+		}
+		if (w2.queued)
+			waiter_remove(q2, &w2);
+		if (left && on_leave)
+			on_leave(pd);
+		goc__lock_release(&pd->lock);
+	}
+	if (done && param != &sg) {
+		goc__chanlock_acquire(&done->lock);
+		if (sg.queued)
+			goc__waitq_remove(&done->recvq, &sg);
+		goc__chanlock_release(&done->lock);
+	}
+	return res;
+}
+
+/* ---- operations in flight ------------------------------------------------ */
+
+/* A reader left rlq (or a writer wlq) on its own: clear the wait bit if
+ * the queue is now empty, so op_end can take its fast path again. */
+static void left_rlq(goc__pd *pd)
+{
+	if (!pd->rlq)
+		atomic_fetch_and_explicit(&pd->ops, ~PD_RWAIT, memory_order_relaxed);
+}
+
+static void left_wlq(goc__pd *pd)
+{
+	if (!pd->wlq)
+		atomic_fetch_and_explicit(&pd->ops, ~PD_WWAIT, memory_order_relaxed);
+}
+
+/* The op lock is held: wait for it under the pd lock, FIFO. */
+static int op_begin_slow(goc__pd *pd, int lock, int64_t deadline, goc_chan *done)
+{
+	uint32_t lb = lock_bit(lock), wb = wait_bit(lock);
+	goc__lock_acquire(&pd->lock);
+	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
+	for (;;) {
+		if (v & PD_CLOSING) {
+			goc__lock_release(&pd->lock);
+			return GOC_ECLOSED;
+		}
+		if (!(v & lb)) {
+			if (atomic_compare_exchange_weak_explicit(&pd->ops, &v, (v + 1) | lb, memory_order_acquire,
+			                                          memory_order_relaxed)) {
+				goc__lock_release(&pd->lock);
+				return 0;
+			}
+			continue;
+		}
+		if (deadline != GOC__NO_DEADLINE && deadline <= goc__nanotime()) {
+			goc__lock_release(&pd->lock);
+			return GOC_ETIMEDOUT;
+		}
+		if ((v & wb) || atomic_compare_exchange_weak_explicit(&pd->ops, &v, v | wb, memory_order_relaxed,
+		                                                      memory_order_relaxed))
+			break;
+	}
+	bool rd = lock == GOC_FD_READ;
+	/* 0: the ending holder handed us the lock, with its count. */
+	return park_on(pd, rd ? &pd->rlq : &pd->wlq, NULL, true, deadline, done, rd ? left_rlq : left_wlq);
+}
+
+int goc__pd_op_begin(goc__pd *pd, int fd, int lock, int64_t deadline, goc_chan *done)
+{
+	uint32_t lb = lock_bit(lock);
+	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
+	int rc = 0;
+	for (;;) {
+		if (GOC__UNLIKELY(v & PD_CLOSING))
+			return GOC_ECLOSED;
+		if (GOC__UNLIKELY(v & lb)) {
+			rc = op_begin_slow(pd, lock, deadline, done);
+			break;
+		}
+		/* acquire: pairs with pd_init's release and op_end's. */
+		if (atomic_compare_exchange_weak_explicit(&pd->ops, &v, (v + 1) | lb, memory_order_acquire,
+		                                          memory_order_relaxed))
+			break;
+	}
+	if (rc == 0 && GOC__UNLIKELY(atomic_load_explicit(&pd->fd, memory_order_relaxed) != fd)) {
+		goc__pd_op_end(pd, lock);
+		rc = GOC_ECLOSED;
+	}
+	return rc;
+}
+
+static void op_end_slow(goc__pd *pd, int lock)
+{
+	uint32_t lb = lock_bit(lock), wb = wait_bit(lock);
+	pd_waiter *handed = NULL;
+	goc__g *closer = NULL;
+	bool recycle = false;
+	goc__lock_acquire(&pd->lock);
+	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
+	if (lb && !(v & PD_CLOSING)) {
+		pd_waiter **q = lock == GOC_FD_READ ? &pd->rlq : &pd->wlq;
+		pd_waiter *w;
+		while ((w = *q) != NULL) {
+			waiter_remove(q, w);
+			if (goc__wait_claim(w->g)) {
+				w->result = 0;
+				w->wnext = NULL;
+				handed = w;
+				break;
+			}
+		}
+		if (!*q)
+			atomic_fetch_and_explicit(&pd->ops, ~wb, memory_order_relaxed);
+	}
+	if (!handed) {
+		/* Drop our count and our lock bit (set: we hold it). */
+		v = atomic_fetch_sub_explicit(&pd->ops, 1 + lb, memory_order_acq_rel) - (1 + lb);
+		if ((v & PD_CLOSING) && (v & PD_COUNT) == 0) {
+			if (pd->closer) {
+				if (goc__wait_claim(pd->closer))
+					closer = pd->closer;
+				pd->closer = NULL;
+			} else if (pd->evicted) {
+				pd->evicted = false;
+				recycle = true;
+			}
+		}
+	}
+	goc__lock_release(&pd->lock);
+	if (handed)
+		wake_chain(handed); /* its wnext is unset: a chain of one */
+	if (closer)
+		goc__ready(closer);
+	if (recycle)
+		pd_free(pd);
+}
+
+void goc__pd_op_end(goc__pd *pd, int lock)
+{
+	uint32_t lb = lock_bit(lock), wb = wait_bit(lock);
+	uint32_t v = atomic_load_explicit(&pd->ops, memory_order_relaxed);
+	while (GOC__LIKELY(!(v & (PD_CLOSING | wb))))
+		if (atomic_compare_exchange_weak_explicit(&pd->ops, &v, (v - 1) & ~lb, memory_order_release,
+		                                          memory_order_relaxed))
+			return;
+	op_end_slow(pd, lock);
+}
+
+/* ---- readiness ----------------------------------------------------------- */
+
+/* The poller's callback (poll.h): any thread, no scheduler lock held. */
+static void pd_ready(goc__pollable *p, uint32_t events)
+{
+	goc__pd *pd = (goc__pd *)p;
+	pd_waiter *wake = NULL;
+	if (events & (GOC__POLL_HUP | GOC__POLL_ERR))
+		atomic_store_explicit(&pd->hup, true, memory_order_relaxed); /* published by rev's release */
+	if (events & GOC__POLL_IN)
+		atomic_fetch_add_explicit(&pd->rev, 1, memory_order_release); /* see rdrained */
+	goc__lock_acquire(&pd->lock);
+	if ((events & GOC__POLL_IN) && !take_waiters(&pd->rq, GOC_FD_READ, &wake))
+		pd->rready = true;
+	if ((events & GOC__POLL_OUT) && !take_waiters(&pd->wq, GOC_FD_WRITE, &wake))
+		pd->wready = true;
+	goc__lock_release(&pd->lock);
+	wake_chain(wake);
 }
 
 static int take_tokens(goc__pd *pd, int events)
@@ -498,59 +699,9 @@ int goc__pd_wait(goc__pd *pd, int events, int64_t deadline, goc_chan *done)
 		goc__lock_release(&pd->lock);
 		return got ? got : GOC_ETIMEDOUT;
 	}
-	goc__wait_prepare();
-	goc__g *g = goc__current();
-	park_arg a = {pd, NULL};
-	goc__sudog sg;
-	if (done) {
-		goc__chanlock_acquire(&done->lock);
-		if (atomic_load_explicit(&done->closed, memory_order_relaxed)) {
-			goc__chanlock_release(&done->lock);
-			goc__lock_release(&pd->lock);
-			return GOC__PD_DONE;
-		}
-		/* Queued as a select case would be: only close takes it. */
-		sg = (goc__sudog){.g = g, .c = done, .elem = NULL, .exclusive = false};
-		goc__waitq_push(&done->recvq, &sg);
-		a.done = done;
-	}
-	pd_waiter rw = {0}, ww = {0};
-	if (events & GOC_FD_READ)
-		waiter_push(&pd->rq, &rw, g);
-	if (events & GOC_FD_WRITE)
-		waiter_push(&pd->wq, &ww, g);
-	atomic_fetch_add_explicit(&goc__s.netpoll_waiters, 1, memory_order_seq_cst);
-	kick_poller();
-	int how = goc__park(pd_park_unlock, &a, GOC__WAIT_IO, pd, deadline);
-	atomic_fetch_sub_explicit(&goc__s.netpoll_waiters, 1, memory_order_relaxed);
-
-	void *param = goc__g_waitp(g)->param;
-	int res;
-	if (how == GOC__WAKE_TIMEOUT)
-		res = GOC_ETIMEDOUT;
-	else if (done && param == &sg)
-		res = GOC__PD_DONE;
-	else
-		res = ((pd_waiter *)param)->result;
-	/* Leave the queues we may still be on. The record that woke us was
-	 * dequeued by its waker; the others need the locks. */
-	bool only_rw = param == &rw && !(events & GOC_FD_WRITE);
-	bool only_ww = param == &ww && !(events & GOC_FD_READ);
-	if (!only_rw && !only_ww) {
-		goc__lock_acquire(&pd->lock);
-		if (rw.queued)
-			waiter_remove(&pd->rq, &rw);
-		if (ww.queued)
-			waiter_remove(&pd->wq, &ww);
-		goc__lock_release(&pd->lock);
-	}
-	if (done && param != &sg) {
-		goc__chanlock_acquire(&done->lock);
-		if (sg.queued)
-			goc__waitq_remove(&done->recvq, &sg);
-		goc__chanlock_release(&done->lock);
-	}
-	return res;
+	pd_waiter **q1 = events & GOC_FD_READ ? &pd->rq : &pd->wq;
+	pd_waiter **q2 = events == (GOC_FD_READ | GOC_FD_WRITE) ? &pd->wq : NULL;
+	return park_on(pd, q1, q2, false, deadline, done, NULL);
 }
 
 int goc__pd_wait_fresh(goc__pd *pd, int fd, int events, int64_t deadline, goc_chan *done)
@@ -608,7 +759,7 @@ static int pd_shutdown(goc__pd *pd, int fd)
 		wake_chain(wake);
 		goc__lock_acquire(&pd->lock);
 	}
-	while ((atomic_load_explicit(&pd->ops, memory_order_acquire) & ~PD_CLOSING) != 0) {
+	while ((atomic_load_explicit(&pd->ops, memory_order_acquire) & PD_COUNT) != 0) {
 		goc__wait_prepare();
 		pd->closer = goc__current();
 		goc__park(closer_unlock, pd, GOC__WAIT_IO, pd, GOC__NO_DEADLINE);

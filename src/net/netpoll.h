@@ -4,10 +4,11 @@
  *
  * An operation on an fd follows one pattern (fdio.c):
  *
- *     pd = goc__pd_get(fd, &err)           registered on first use
- *     goc__pd_op_begin(pd, fd)             the fd cannot be closed under us
+ *     pd = goc__pd_get(fd, &err)                   registered on first use
+ *     goc__pd_op_begin(pd, fd, dir, deadline, done)
+ *             the fd cannot be closed under us, and we hold dir's op lock
  *     loop: try the system call; on EAGAIN goc__pd_wait(pd, dir, ...)
- *     goc__pd_op_end(pd)
+ *     goc__pd_op_end(pd, dir)
  */
 #ifndef GOC_NET_NETPOLL_H
 #define GOC_NET_NETPOLL_H
@@ -18,21 +19,55 @@
 #include <sys/socket.h>
 
 typedef struct goc__pd goc__pd;
+typedef struct goc__pd_waiter goc__pd_waiter;
+
+/* The poll descriptor of a registered fd. Everything but the op-lock
+ * holders' fields is netpoll.c's; see the top of that file. */
+struct goc__pd {
+	goc__pollable pollable;        /* must be first: the poller hands us &pollable */
+	goc__lock lock;
+	_Atomic int fd;                /* the fd this pd stands for; -1 when free */
+	_Atomic uint32_t ops;          /* op count, op locks, CLOSING (netpoll.c) */
+	_Atomic uint32_t rev;          /* read-readiness events seen (pd_ready) */
+	_Atomic bool hup;              /* a hang-up or error was seen: EOF or an error
+	                                * may be pending with no event to come */
+	_Atomic bool polled;           /* registered with the OS poller (else: always ready) */
+	_Atomic int kind;              /* GOC__PD_KIND_* bits, 0 until known */
+	bool rready, wready;           /* readiness tokens (lock) */
+	bool evicted;                  /* its fd was closed behind our back (lock) */
+	goc__pd_waiter *rq, *wq;       /* waiting for readiness (lock) */
+	goc__pd_waiter *rlq, *wlq;     /* waiting for the read / write op lock (lock) */
+	goc__g *closer;                /* goc_fd_close waiting for ops to drain (lock) */
+	char *unlink_path;             /* Unix listener's socket file (closer's) */
+	goc__pd *free_next;            /* pool lock */
+	/* Owned by the holder of the read op lock (handed over with it): the
+	 * last read found the fd empty, and no read event has come since
+	 * `rev` was rdrained_seq. Never trusted once `hup` is set: a short read
+	 * may leave an end of file behind, and its one event may be gone. */
+	bool rdrained;
+	uint32_t rdrained_seq;
+};
 
 /* The poll descriptor of fd, registering fd (non-blocking, poller) if goc
  * has not seen it. NULL with *err = -errno (-EBADF for a closed fd). */
 goc__pd *goc__pd_get(int fd, int *err);
-/* The poll descriptor of an fd the kernel has just created (socket, accept):
- * registers it, replacing whatever stale record the slot held. */
-goc__pd *goc__pd_new(int fd, int *err);
+/* The poll descriptor of an fd the kernel has just created non-blocking
+ * (socket, accept4): registers it, replacing whatever stale record the
+ * slot held. kind: what the caller knows of it (GOC__PD_KIND_*). */
+goc__pd *goc__pd_new(int fd, int kind, int *err);
 /* The poll descriptor of fd if goc knows fd, else NULL (no registration). */
 goc__pd *goc__pd_lookup(int fd);
 
-/* Start an operation on fd through pd: 0, or GOC_ECLOSED when the fd is
- * being closed (or pd now stands for another fd). Every 0 is paired with
- * one goc__pd_op_end. */
-int  goc__pd_op_begin(goc__pd *pd, int fd);
-void goc__pd_op_end(goc__pd *pd);
+/* Begin an operation on fd through pd. lock: GOC_FD_READ or GOC_FD_WRITE
+ * to hold that direction's op lock for the whole operation (one reader and
+ * one writer at a time, as Go's fdMutex: with edge-triggered readiness a
+ * second waiter could otherwise sleep through data the first left behind),
+ * or 0. Waiting for the lock ends by deadline or done like goc__pd_wait.
+ * Returns 0, or GOC_ECLOSED when the fd is being closed (or pd now stands
+ * for another fd), GOC_ETIMEDOUT, GOC__PD_DONE. Every 0 is paired with one
+ * goc__pd_op_end(pd, lock). */
+int  goc__pd_op_begin(goc__pd *pd, int fd, int lock, int64_t deadline, struct goc_chan *done);
+void goc__pd_op_end(goc__pd *pd, int lock);
 
 /* goc__pd_wait's result when the done channel was closed (not a GOC_E*
  * code: the caller turns it into its context's error). */
@@ -49,16 +84,17 @@ int goc__pd_wait(goc__pd *pd, int events, int64_t deadline, struct goc_chan *don
  * then waits as above. */
 int goc__pd_wait_fresh(goc__pd *pd, int fd, int events, int64_t deadline, struct goc_chan *done);
 
+/* What the fd is, learnt on first need. STREAM: a short read means the fd
+ * was empty then (stream sockets, pipes), so a later read may wait for a
+ * read event without first trying the system call. */
+enum { GOC__PD_KIND_KNOWN = 1, GOC__PD_KIND_SOCKET = 2, GOC__PD_KIND_STREAM = 4 };
+int  goc__pd_kind(goc__pd *pd, int fd);
+void goc__pd_add_kind(goc__pd *pd, int kind);
+/* A Unix listener's socket file, removed by goc_fd_close (pd owns path). */
+void goc__pd_set_unlink_path(goc__pd *pd, char *path);
+
 /* goc_connect ending by deadline, and by ctx when not NULL (fdio.c). */
 int goc__connect_within(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline,
                         struct goc_ctx *ctx);
-
-/* Cached facts about the fd, learnt on first need (0 = not known yet). */
-enum { GOC__PD_SOCK_UNKNOWN = 0, GOC__PD_SOCK_NOT = 1, GOC__PD_SOCK_STREAM_INET = 2,
-       GOC__PD_SOCK_OTHER = 3 };
-int  goc__pd_sockkind(goc__pd *pd, int fd);
-void goc__pd_set_sockkind(goc__pd *pd, int kind);
-/* A Unix listener's socket file, removed by goc_fd_close (pd owns path). */
-void goc__pd_set_unlink_path(goc__pd *pd, char *path);
 
 #endif

@@ -247,7 +247,7 @@ static int listen_on(const struct sockaddr *sa, socklen_t len, bool dual_stack)
 		return e;
 	}
 	int err;
-	if (!goc__pd_new(fd, &err)) {
+	if (!goc__pd_new(fd, GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET | GOC__PD_KIND_STREAM, &err)) {
 		close(fd);
 		return err;
 	}
@@ -320,7 +320,7 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline, 
 	if (fd < 0)
 		return -errno;
 	int err;
-	if (!goc__pd_new(fd, &err)) {
+	if (!goc__pd_new(fd, GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET | GOC__PD_KIND_STREAM, &err)) {
 		close(fd);
 		return err;
 	}
