@@ -81,7 +81,10 @@ static int wait_on_timer(int argc, char **argv)
 	int v = 0;
 	goc_recv(c, &v);
 	/* and a plain timer channel */
-	goc_recv(goc_after(GOC_MS(100)), NULL);
+	goc_chan *t = goc_after(GOC_MS(100));
+	goc_recv(t, NULL);
+	goc_chan_release(t);
+	goc_chan_release(c);
 	printf("ok %d\n", v);
 	return 0;
 }
@@ -120,7 +123,9 @@ static void *thread_parked_with_deadline(void *arg)
 	/* Registered with goc and parked (with a deadline, on a futex: no
 	 * timer), then it wakes up on its own and sends. */
 	int v;
-	goc_recv_until(goc_chan_make(sizeof(int), 0), &v, goc_deadline_in(GOC_MS(150)));
+	goc_chan *never = goc_chan_make(sizeof(int), 0);
+	goc_recv_until(never, &v, goc_deadline_in(GOC_MS(150)));
+	goc_chan_release(never);
 	v = 10;
 	goc_send(shared, &v);
 	return arg;
@@ -144,6 +149,7 @@ static int wait_on_thread(int argc, char **argv)
 	int w = 0;
 	goc_recv(shared, &w);
 	goc_blocking(join, &t);
+	goc_chan_release(shared);
 	printf("ok %d %d\n", v, w);
 	return 0;
 }
@@ -169,6 +175,7 @@ static int wait_on_blocking_call(int argc, char **argv)
 	int v = 5;
 	goc_send(c, &v);
 	goc_recv(c, &v);
+	goc_chan_release(c);
 	printf("ok %d\n", v);
 	return 0;
 }

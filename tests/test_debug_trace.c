@@ -352,6 +352,8 @@ static int pipeline(int argc, char **argv)
 		sum += v;
 	goc_blocking(slow, NULL);
 	goc_sleep(GOC_MS(2)); /* the stages' exit events are in before the trace ends */
+	goc_chan_release(a);
+	goc_chan_release(b);
 	printf("%ld\n", sum);
 	return 0;
 }
