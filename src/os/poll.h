@@ -1,5 +1,6 @@
 /* poll.h - the OS readiness poller behind one small interface
- * (poll_epoll.c on Linux; a kqueue file would implement the same).
+ * (poll_epoll.c on Linux, poll_kqueue.c on the BSDs and macOS; the build
+ * compiles the one that fits).
  *
  * The scheduler owns one poller. An idle worker blocks in goc__os_poll_wait
  * until an fd is ready, the deadline passes, or goc__os_poll_interrupt is
@@ -27,5 +28,8 @@ int  goc__os_poll_del(int fd);
  * Returns the number of ready callbacks run; interrupts return 0. */
 int  goc__os_poll_wait(int64_t deadline);
 void goc__os_poll_interrupt(void);
+/* Bumped by every goc__os_poll_wait: the monitor polls itself when the
+ * count has not moved for a while (busy workers never run out of work). */
+uint64_t goc__os_poll_count(void);
 
 #endif

@@ -1,6 +1,9 @@
 /* poll_epoll.c - goc__os_poll_* on Linux epoll (see poll.h).
  * An eventfd registered with a NULL pollable is the interrupt: writing it
- * wakes the blocked poller; the poller drains it. */
+ * wakes the blocked poller; the poller drains it. Linux only (the build
+ * globs src/os/; poll_kqueue.c serves the BSDs and macOS). */
+#if defined(__linux__)
+
 #include "poll.h"
 #include "../internal.h"
 
@@ -15,6 +18,7 @@
 static int epfd = -1;
 static int evfd = -1;
 static _Atomic uint32_t interrupt_pending;
+static _Atomic uint64_t polls;   /* goc__os_poll_count */
 
 static int wait_ms(struct epoll_event *evs, int max, int64_t deadline);
 static int dispatch(struct epoll_event *evs, int n);
@@ -80,8 +84,17 @@ static int wait_ns(struct epoll_event *evs, int max, int64_t deadline)
 	return -2;
 }
 
+uint64_t goc__os_poll_count(void)
+{
+	return atomic_load_explicit(&polls, memory_order_relaxed);
+}
+
 int goc__os_poll_wait(int64_t deadline)
 {
+	/* Not a locked add: concurrent bumps may merge, but the count moves,
+	 * which is all the monitor looks at. */
+	atomic_store_explicit(&polls, atomic_load_explicit(&polls, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
 	struct epoll_event evs[128];
 	int n = wait_ns(evs, 128, deadline);
 	if (n == -2)
@@ -144,3 +157,5 @@ void goc__os_poll_interrupt(void)
 		(void)!write(evfd, &one, sizeof one);
 	}
 }
+
+#endif

@@ -4,11 +4,25 @@
  *  - fires overdue timers of Ps whose worker has not been back to the
  *    scheduler for a while (a goroutine computing without yielding), so
  *    deadlines and tickers elsewhere keep their time;
- *  - notices a goroutine that has held its P for long (GOC_DEBUG may report
- *    it; C code cannot be preempted safely).
+ *  - polls the network when goroutines wait on fds and no worker has
+ *    polled for 10 ms (every P busy: find_runnable polls only when it runs
+ *    out of work), putting the readied goroutines on the global queue;
+ *  - catches hogs: a goroutine that holds its P without a switch for 20 ms
+ *    (a busy loop, or a blocking call made without goc_blocking). C code
+ *    cannot be preempted, so, as Go's retake does for a P stuck in a
+ *    system call, the monitor moves the hogged P's queued goroutines to
+ *    the global queue and, when no P is idle to run them, lends the
+ *    scheduler one more P (goc__procs_resize) for as long as the hog lasts.
+ *    The loan is given back (the extra Ps retire at their next scheduling
+ *    point, proc.c) once the hogs have switched.
  * It polls every 20 us while something happens, backing off to 10 ms, and
- * sleeps until woken when every P is idle and no blocking call runs. */
+ * sleeps until woken when every P is idle and no blocking call runs.
+ *
+ * Monitor-private state (p->sysmon_*, the hog loan) is touched only by
+ * this thread. p->schedtick is the owner's plain counter, read racily
+ * here: a torn or stale value only delays or repeats a verdict. */
 #include "sched.h"
+#include "../os/poll.h"
 
 #include <pthread.h>
 
@@ -17,6 +31,19 @@ static _Atomic uint32_t sysmon_word;   /* futex: bumped to wake the monitor */
 static _Atomic int32_t sysmon_sleeping;
 static _Atomic int32_t sysmon_quit;
 static bool sysmon_running;
+
+/* No switch for this long: the P is hogged. Go preempts after 10 ms; a
+ * little more here, since a loan costs a thread and a worker descheduled
+ * by a loaded OS must not look like a hog. */
+#define HOG_NS   20000000
+#define NPOLL_NS 10000000   /* no poll for this long: the monitor polls */
+
+/* The hog loan: Ps added by the monitor on top of what the program asked
+ * for (loan_base). 0 when none is out. */
+static int32_t loan;
+static int32_t loan_base;
+static uint64_t seen_polls;
+static int64_t seen_polls_when;
 
 /* Only the untimed sleep (every P idle) needs a wake-up: from a timed one
  * the monitor returns within 10 ms by itself, and waking it at every
@@ -27,6 +54,104 @@ void goc__sysmon_wake(void)
 		atomic_fetch_add_explicit(&sysmon_word, 1, memory_order_release);
 		goc__futex_wake(&sysmon_word, 1);
 	}
+}
+
+/* The P's progress: goroutines run (the owner's plain counter, read
+ * racily on purpose, see the top) plus goroutines created. A goroutine
+ * that spawns in a loop is busy in the runtime, not stuck: no hog. */
+GOC__NO_TSAN static uint64_t progress_of(goc__p *p)
+{
+	return *(volatile uint64_t *)&p->schedtick +
+	       (uint64_t)atomic_load_explicit(&p->ncreated, memory_order_relaxed);
+}
+
+/* Is anything waiting that a free P could run? */
+static bool work_waiting(void)
+{
+	return atomic_load(&goc__s.runq_size) > 0 || atomic_load(&goc__s.netpoll_waiters) > 0 ||
+	       goc__timers_armed() > 0;
+}
+
+/* Has p's goroutine run without a switch for HOG_NS? Updates the record. */
+static bool p_is_hogged(goc__p *p, int64_t now)
+{
+	uint64_t tick = progress_of(p);
+	bool running = atomic_load_explicit(&p->status, memory_order_relaxed) == P_RUNNING &&
+	               /* not in a blocking call (1); 2, retaken, is stale */
+	               (atomic_load_explicit(&p->sysword, memory_order_relaxed) & 3) != 1;
+	if (!running || tick != p->sysmon_tick || p->sysmon_when == 0) {
+		p->sysmon_tick = tick;
+		p->sysmon_when = now;
+		return false;
+	}
+	return now - p->sysmon_when >= HOG_NS;
+}
+
+/* Move what waits on hogged p's queue to the global queue: any M may take
+ * it from there. runq_get is safe from a non-owner (CAS on runnext and
+ * head, as a thief's). */
+static bool drain_hogged(goc__p *p)
+{
+	goc__g *g;
+	bool moved = false;
+	while ((g = goc__runq_get(p)) != NULL) {
+		goc__globrunq_put(g);
+		moved = true;
+	}
+	return moved;
+}
+
+/* Lend or take back Ps so that nprocs = loan_base + the hogs that need
+ * covering. */
+static bool adjust_loan(int32_t nhog)
+{
+	int32_t nprocs = atomic_load(&goc__s.nprocs);
+	if (loan > 0 && nprocs != loan_base + loan) {
+		/* The program called goc_procs meanwhile: its count is the base. */
+		loan_base = nprocs - loan;
+		if (loan_base < 1) {
+			loan_base = nprocs;
+			loan = 0;
+		}
+	}
+	if (loan == 0)
+		loan_base = nprocs;
+	int32_t want = loan;
+	if (nhog > loan && atomic_load(&goc__s.npidle) == 0 && work_waiting())
+		want = nhog;
+	else if (nhog < loan)
+		want = nhog;
+	if (loan_base + want > GOC__MAXPROCS)
+		want = GOC__MAXPROCS - loan_base;
+	if (want == loan)
+		return false;
+	loan = want;
+	goc__procs_resize(loan_base + loan);
+	return true;
+}
+
+/* Collect ready fds when goroutines wait on them and nobody has polled
+ * for NPOLL_NS. Readied goroutines go to the global queue (this thread has
+ * no P) and goc__ready wakes an idle P for them if there is one. */
+static bool poll_if_starved(int64_t now)
+{
+	uint64_t c = goc__os_poll_count();
+	if (c != seen_polls || atomic_load(&goc__s.netpoll_waiters) == 0 ||
+	    atomic_load(&goc__s.poller_active)) {
+		seen_polls = c;
+		seen_polls_when = now;
+		return false;
+	}
+	if (now - seen_polls_when < NPOLL_NS)
+		return false;
+	int32_t zero = 0;
+	if (!atomic_compare_exchange_strong(&goc__s.poller_active, &zero, 1))
+		return false;
+	int n = goc__os_poll_wait(0);
+	atomic_store(&goc__s.poller_active, 0);
+	seen_polls = goc__os_poll_count();
+	seen_polls_when = now;
+	return n > 0;
 }
 
 static bool sysmon_tick(int64_t now)
@@ -52,6 +177,22 @@ static bool sysmon_tick(int64_t now)
 		    goc__timers_run(h, now) > 0)
 			acted = true;
 	}
+	if (poll_if_starved(now))
+		acted = true;
+	/* Hogs, over every allocated P: one being retired still counts. */
+	int32_t nhog = 0;
+	for (int32_t i = 0; i < max; i++) {
+		goc__p *p = goc__s.allp[i];
+		if (!p_is_hogged(p, now))
+			continue;
+		nhog++;
+		if (drain_hogged(p))
+			acted = true;
+	}
+	if (adjust_loan(nhog))
+		acted = true;
+	if (acted && atomic_load(&goc__s.runq_size) > 0)
+		goc__wakep();
 	return acted;
 }
 
@@ -99,6 +240,9 @@ static void *sysmon_main(void *arg)
 int goc__sysmon_start(void)
 {
 	atomic_store(&sysmon_quit, 0);
+	loan = loan_base = 0;
+	seen_polls = 0;
+	seen_polls_when = 0;
 	if (pthread_create(&sysmon_thread, NULL, sysmon_main, NULL) != 0)
 		return GOC_ENOMEM;
 	sysmon_running = true;

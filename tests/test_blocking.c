@@ -1,0 +1,283 @@
+/* test_blocking.c - goroutines that hold their thread: goc_blocking hands
+ * the P to another thread for the length of the call, and the monitor
+ * catches goroutines that block or spin without saying so (a busy loop, a
+ * raw blocking read) and keeps the others running: serving TCP, firing
+ * timers, running the goroutine that will release the hog. Every hog here
+ * ends only when another goroutine runs, so a missing hand-off hangs the
+ * test (the watchdog turns that into a failure). Runs under GOC_PROCS=1,
+ * then 2. ctest: TIMEOUT 60 */
+#define _GNU_SOURCE
+#include "test_net_util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+static goc_waitgroup wg;
+
+/* ---- an echo server to prove the others keep being served ------------ */
+
+static void echo_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[256];
+	ssize_t r;
+	while ((r = goc_read(fd, buf, sizeof buf)) > 0)
+		if (goc_write(fd, buf, (size_t)r) != r)
+			break;
+	goc_fd_close(fd);
+}
+
+static void echo_listener(void *arg)
+{
+	int l = (int)(intptr_t)arg;
+	int fd;
+	while ((fd = goc_accept(l, NULL, NULL)) >= 0)
+		goc_go(echo_conn, (void *)(intptr_t)fd);
+}
+
+/* Start an echo server; returns its listener (close it to stop). */
+static int echo_start(char *addr, size_t size)
+{
+	int l = goc_listen_tcp("127.0.0.1:0");
+	CHECK(l >= 0);
+	CHECK_EQ(goc_local_addr(l, addr, size), 0);
+	CHECK_EQ(goc_go(echo_listener, (void *)(intptr_t)l), 0);
+	return l;
+}
+
+/* rounds request/reply exchanges with the server at addr, each checked. */
+static void echo_exchange(const char *addr, int rounds)
+{
+	int fd = goc_dial_tcp(addr, goc_now() + GOC_SEC(10));
+	CHECK(fd >= 0);
+	for (int i = 0; i < rounds; i++) {
+		char msg[32], reply[32];
+		int len = snprintf(msg, sizeof msg, "request %d", i);
+		CHECK_EQ(goc_write(fd, msg, (size_t)len), len);
+		int got = 0;
+		while (got < len) {
+			ssize_t r = goc_read_until(fd, reply + got, (size_t)(len - got), goc_now() + GOC_SEC(10));
+			CHECK(r > 0);
+			got += (int)r;
+		}
+		CHECK(memcmp(msg, reply, (size_t)len) == 0);
+	}
+	CHECK_EQ(goc_fd_close(fd), 0);
+}
+
+/* The loan of Ps the monitor made for a hog is given back once it ends. */
+static void wait_procs_back_to(int procs)
+{
+	int64_t give_up = now_ns() + MS(10000);
+	while (goc_procs(0) != procs) {
+		CHECK(now_ns() < give_up);
+		goc_sleep(GOC_MS(1));
+	}
+}
+
+/* ---- goc_blocking ------------------------------------------------------ */
+
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool open;
+};
+
+/* A plain C call that blocks its thread until the gate opens. */
+static void *wait_gate(void *arg)
+{
+	struct gate *g = arg;
+	pthread_mutex_lock(&g->mu);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return g;
+}
+
+struct blocker { struct gate *gate; void *result; _Atomic int entered; };
+
+static void call_blocking(void *arg)
+{
+	struct blocker *b = arg;
+	atomic_store(&b->entered, 1);
+	b->result = goc_blocking(wait_gate, b->gate);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_blocking_call_lends_its_p(void)
+{
+	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct blocker b = {&gate, NULL, 0};
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(call_blocking, &b), 0);
+	while (!atomic_load(&b.entered))
+		goc_yield();
+	/* The caller holds a thread, not a P: we and the server keep running. */
+	char addr[64];
+	int l = echo_start(addr, sizeof addr);
+	echo_exchange(addr, 50);
+	pthread_mutex_lock(&gate.mu);
+	gate.open = true;
+	pthread_cond_signal(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+	goc_waitgroup_wait(&wg);
+	CHECK(b.result == &gate);
+	CHECK_EQ(goc_fd_close(l), 0);
+}
+
+static void *null_fn_result(void *arg) { return arg; }
+
+static void test_blocking_returns_the_result(void)
+{
+	int x;
+	CHECK(goc_blocking(null_fn_result, &x) == &x);
+	CHECK(goc_blocking(NULL, &x) == NULL);
+}
+
+/* Inside goc_blocking the goroutine holds no P: goc I/O there blocks the
+ * thread, and some worker still polls for it. */
+struct in_blocking { int fd; ssize_t r; char buf[8]; };
+
+static void *read_in_blocking(void *arg)
+{
+	struct in_blocking *ib = arg;
+	ib->r = goc_read_until(ib->fd, ib->buf, sizeof ib->buf, goc_now() + GOC_SEC(10));
+	return NULL;
+}
+
+static void run_read_in_blocking(void *arg)
+{
+	goc_blocking(read_in_blocking, arg);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_goc_io_inside_blocking_call(void)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	struct in_blocking ib = {.fd = p[0]};
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(run_read_in_blocking, &ib), 0);
+	wait_for_io_waiters(1);
+	CHECK_EQ(goc_write(p[1], "ok", 2), 2);
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(ib.r, 2);
+	CHECK(memcmp(ib.buf, "ok", 2) == 0);
+	CHECK_EQ(goc_fd_close(p[0]), 0);
+	CHECK_EQ(goc_fd_close(p[1]), 0);
+}
+
+/* ---- undeclared hogs -------------------------------------------------- */
+
+static _Atomic int spin_release;
+static _Atomic int spinning;
+
+/* Spins without any goc call until released: only another goroutine can
+ * release it, so with one P that goroutine must run on a lent one. */
+static void spinner(void *arg)
+{
+	(void)arg;
+	atomic_store(&spinning, 1);
+	while (!atomic_load_explicit(&spin_release, memory_order_relaxed))
+		;
+	goc_waitgroup_done(&wg);
+}
+
+static void test_busy_loop_does_not_stall_others(void)
+{
+	int procs = goc_procs(0);
+	atomic_store(&spin_release, 0);
+	atomic_store(&spinning, 0);
+	char addr[64];
+	int l = echo_start(addr, sizeof addr);
+	/* One hog per P: nothing would run at all without the monitor. */
+	goc_waitgroup_add(&wg, procs);
+	for (int i = 0; i < procs; i++)
+		CHECK_EQ(goc_go(spinner, NULL), 0);
+	while (!atomic_load(&spinning))
+		goc_yield();
+	echo_exchange(addr, 50);
+	atomic_store(&spin_release, 1);
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(goc_fd_close(l), 0);
+	wait_procs_back_to(procs);
+}
+
+/* A raw read(2) on a blocking pipe goc never saw: the thread sleeps in the
+ * kernel with the P. */
+struct raw_reader { int fd; ssize_t r; char c; _Atomic int started; };
+
+static void raw_read(void *arg)
+{
+	struct raw_reader *rr = arg;
+	atomic_store(&rr->started, 1);
+	rr->r = read(rr->fd, &rr->c, 1);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_raw_blocking_read_does_not_stall_others(void)
+{
+	int procs = goc_procs(0);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	char addr[64];
+	int l = echo_start(addr, sizeof addr);
+	struct raw_reader rr = {.fd = p[0]};
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(raw_read, &rr), 0);
+	while (!atomic_load(&rr.started))
+		goc_yield();
+	echo_exchange(addr, 50);
+	CHECK_EQ(write(p[1], "z", 1), 1); /* plain write: the pipe is not goc's */
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(rr.r, 1);
+	CHECK_EQ(rr.c, 'z');
+	close(p[0]);
+	close(p[1]);
+	CHECK_EQ(goc_fd_close(l), 0);
+	wait_procs_back_to(procs);
+}
+
+/* A sleeping goroutine's timer fires while every P is hogged, and it runs:
+ * it is the one that releases the hogs. */
+static void timed_release(void *arg)
+{
+	(void)arg;
+	goc_sleep(GOC_MS(5));
+	atomic_store(&spin_release, 1);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_timer_fires_while_hogged(void)
+{
+	int procs = goc_procs(0);
+	atomic_store(&spin_release, 0);
+	goc_waitgroup_add(&wg, procs + 1);
+	CHECK_EQ(goc_go(timed_release, NULL), 0);
+	for (int i = 0; i < procs; i++)
+		CHECK_EQ(goc_go(spinner, NULL), 0);
+	int64_t t0 = now_ns();
+	goc_waitgroup_wait(&wg);
+	CHECK(now_ns() - t0 >= MS(5));
+	wait_procs_back_to(procs);
+}
+
+static int run(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	RUN(test_blocking_returns_the_result);
+	RUN(test_blocking_call_lends_its_p);
+	RUN(test_goc_io_inside_blocking_call);
+	RUN(test_busy_loop_does_not_stall_others);
+	RUN(test_raw_blocking_read_does_not_stall_others);
+	RUN(test_timer_fires_while_hogged);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	watchdog(50);
+	return run_with_procs_1_and_2(run, argc, argv);
+}
