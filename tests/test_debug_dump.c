@@ -24,9 +24,11 @@ static void send_forever(void *arg)
 	goc_send(arg, &v);
 }
 
+static int64_t sleep_ns = GOC_SEC(1); /* outlives an in-process dump */
+
 static void sleeper(void *arg)
 {
-	goc_sleep(GOC_SEC(1)); /* outlives the dumps; ends in time for leakcheck */
+	goc_sleep(sleep_ns);
 }
 
 static void lock_forever(void *arg)
@@ -152,31 +154,57 @@ static int run_all(int argc, char **argv)
 
 /* ---- SIGQUIT (child processes) ----------------------------------------------- */
 
-/* Child: start the waiters, say "ready" on stdout, then wait for stdin to
- * close (the parent holds it) or be killed by the signal. */
+static void *read_to_eof(void *arg)
+{
+	char c;
+	while (read(0, &c, 1) > 0)
+		;
+	return arg;
+}
+
+/* Child: start the waiters, say "ready" on stdout, then wait (in a
+ * blocking call) for the parent to close our stdin, unless the signal ends
+ * the process first. */
 static int sigquit_child(int argc, char **argv)
 {
+	sleep_ns = GOC_SEC(120);
 	start_waiters();
 	printf("ready\n");
 	fflush(stdout);
-	goc_sleep(GOC_MS(300)); /* long enough for the signal; then end normally */
+	goc_blocking(read_to_eof, NULL);
 	printf("still running\n");
-	stop_waiters();
-	return 0;
+	fflush(stdout);
+	_exit(0); /* the sleeper would keep goc_main's leak report busy */
 }
 
-static bool send_quit_when_ready(pid_t pid, const char *out, void *arg)
+/* Signal once the child is ready; with GOC_SIGQUIT=continue, give it EOF
+ * once its dump is complete (the last goroutine, wait_group, printed). */
+static bool send_quit_when_ready(pid_t pid, const char *out, const char *err, int *in, void *arg)
 {
-	if (!strstr(out, "ready\n"))
-		return false;
-	kill(pid, SIGQUIT);
-	return true;
+	bool *sent = arg;
+	if (!*sent && strstr(out, "ready\n")) {
+		kill(pid, SIGQUIT);
+		*sent = true;
+	}
+	if (*sent && getenv("GOC_SIGQUIT_TEST_CONTINUE") && strstr(err, "function wait_group\n")) {
+		close(*in);
+		*in = -1;
+		return true;
+	}
+	return false;
 }
 
 static child_result quit_child(const char *env)
 {
 	const char *envs[] = {env, NULL};
-	return run_child_watch("sigquit", NULL, env ? envs : NULL, 60, send_quit_when_ready, NULL);
+	bool sent = false;
+	if (env && strcmp(env, "GOC_SIGQUIT=continue") == 0)
+		setenv("GOC_SIGQUIT_TEST_CONTINUE", "1", 1);
+	else
+		unsetenv("GOC_SIGQUIT_TEST_CONTINUE");
+	child_result r = run_child_watch("sigquit", NULL, env ? envs : NULL, 60, send_quit_when_ready, &sent);
+	CHECK(sent);
+	return r;
 }
 
 static void test_sigquit_dumps_every_goroutine_and_exits_2(void)

@@ -22,10 +22,23 @@ static int leakcheck_long(void *arg)
 	return goc_leakcheck(GOC_SEC(10));
 }
 
+/* Every wait_on goroutine reports its end here, after its last use of
+ * the channel: tests wait for it before freeing the channel (a finished
+ * leak check says the goroutines ended, not that their memory accesses
+ * are ordered before the caller's next ones). */
+static goc_waitgroup waiters = GOC_WAITGROUP_INIT;
+
 static void wait_on(void *arg)
 {
 	int v;
 	goc_recv(arg, &v);
+	goc_waitgroup_done(&waiters);
+}
+
+static int spawn_waiter(goc_chan *c)
+{
+	goc_waitgroup_add(&waiters, 1);
+	return goc_go(wait_on, c);
 }
 
 static void sleep_then_exit(void *arg)
@@ -59,8 +72,9 @@ static void test_survivor_is_counted_and_reported_with_site_and_reason(void)
 	goc_chan *c = goc_chan_make(sizeof(int), 0);
 	CHECK_EQ(goc_leakcheck_baseline(), 0);
 	goc_go_attr attr = {.name = "stuck-reader"};
+	goc_waitgroup_add(&waiters, 1);
 	CHECK_EQ(goc_go_with(&attr, wait_on, c, 0), 0); int site_line = __LINE__;
-	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(spawn_waiter(c), 0);
 	char *out;
 	CHECK_EQ(capture_stderr(leakcheck_short, NULL, &out), 2);
 	char site[64];
@@ -82,22 +96,23 @@ static void test_survivor_is_counted_and_reported_with_site_and_reason(void)
 	goc_close(c); /* release them */
 	CHECK_EQ(capture_stderr(leakcheck_long, NULL, &out), 0);
 	free(out);
+	goc_waitgroup_wait(&waiters);
 	goc_chan_release(c);
 }
 
 static void test_baseline_goroutines_are_not_leaks(void)
 {
 	goc_chan *c = goc_chan_make(0, 0);
-	CHECK_EQ(goc_go(wait_on, c), 0);
-	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(spawn_waiter(c), 0);
+	CHECK_EQ(spawn_waiter(c), 0);
 	CHECK_EQ(goc_leakcheck_baseline(), 0); /* both are in it */
-	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(spawn_waiter(c), 0);
 	char *out;
 	CHECK_EQ(capture_stderr(leakcheck_short, NULL, &out), 1);
 	CHECK(strstr(out, "1 goroutine still running") != NULL);
 	free(out);
 	goc_close(c);
-	CHECK_EQ(goc_leakcheck_baseline(), 0);
+	goc_waitgroup_wait(&waiters);
 	goc_chan_release(c);
 }
 
@@ -121,13 +136,14 @@ static void test_leakcheck_from_a_foreign_thread_counts_goroutines(void)
 	 * baseline) and the new one are told apart by the baseline alone. */
 	goc_chan *c = goc_chan_make(0, 0);
 	CHECK_EQ(goc_leakcheck_baseline(), 0);
-	CHECK_EQ(goc_go(wait_on, c), 0);
+	CHECK_EQ(spawn_waiter(c), 0);
 	int n = -1;
 	pthread_t t;
 	CHECK_EQ(pthread_create(&t, NULL, leakcheck_on_thread, &n), 0);
 	goc_blocking(join_thread, &t);
 	CHECK_EQ(n, 1);
 	goc_close(c);
+	goc_waitgroup_wait(&waiters);
 	goc_chan_release(c);
 }
 

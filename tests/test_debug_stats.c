@@ -13,10 +13,20 @@
 
 enum { N = 50 };
 
+/* Waits on the channel, then reports its end on a waitgroup: the test
+ * frees the channel only after goc_waitgroup_wait, which orders the
+ * goroutine's last use of it before the free. */
+typedef struct waiter {
+	goc_chan *ch;
+	goc_waitgroup wg;
+} waiter;
+
 static void wait_then_exit(void *arg)
 {
+	waiter *w = arg;
 	int v;
-	goc_recv(arg, &v);
+	goc_recv(w->ch, &v);
+	goc_waitgroup_done(&w->wg);
 }
 
 static void nap(void *arg)
@@ -26,13 +36,16 @@ static void nap(void *arg)
 
 static void *in_blocking_call(void *arg)
 {
-	goc_recv(arg, NULL); /* blocks the thread: we are inside goc_blocking */
+	waiter *w = arg;
+	int v;
+	goc_recv(w->ch, &v); /* blocks the thread: we are inside goc_blocking */
 	return NULL;
 }
 
 static void blocker(void *arg)
 {
 	goc_blocking(in_blocking_call, arg);
+	goc_waitgroup_done(&((waiter *)arg)->wg);
 }
 
 static void test_spawned_goroutines_are_counted_alive_then_finished(void)
@@ -40,14 +53,17 @@ static void test_spawned_goroutines_are_counted_alive_then_finished(void)
 	goc_stats_t a, b, c;
 	CHECK_EQ(goc_stats(&a), 0);
 	CHECK(a.goroutines >= 1); /* the caller */
-	goc_chan *ch = goc_chan_make(sizeof(int), 0);
+	waiter w = {.ch = goc_chan_make(sizeof(int), 0), .wg = GOC_WAITGROUP_INIT};
+	goc_chan *ch = w.ch;
+	goc_waitgroup_add(&w.wg, N);
 	for (int i = 0; i < N; i++)
-		CHECK_EQ(goc_go(wait_then_exit, ch), 0);
+		CHECK_EQ(goc_go(wait_then_exit, &w), 0);
 	CHECK_EQ(goc_stats(&b), 0);
 	CHECK_EQ(b.created - a.created, N);
 	CHECK_EQ(b.goroutines - a.goroutines, N);
 	for (int i = 0; i < N; i++)
 		CHECK_EQ(goc_send(ch, &i), 0);
+	goc_waitgroup_wait(&w.wg);
 	CHECK_EQ(goc_leakcheck(GOC_SEC(10)), 0);
 	CHECK_EQ(goc_stats(&c), 0);
 	CHECK_EQ(c.goroutines, a.goroutines);
@@ -89,9 +105,11 @@ static void test_processors_and_run_queues_are_reported(void)
 	/* Goroutines spawned without yielding wait in our processor's queue
 	 * (or the global one): the queue lengths add up to at least N - 1
 	 * (with 2 workers the other may take some, it runs them as well). */
-	goc_chan *ch = goc_chan_make(0, 0);
+	waiter w = {.ch = goc_chan_make(sizeof(int), 0), .wg = GOC_WAITGROUP_INIT};
+	goc_chan *ch = w.ch;
+	goc_waitgroup_add(&w.wg, N);
 	for (int i = 0; i < N; i++)
-		CHECK_EQ(goc_go(wait_then_exit, ch), 0);
+		CHECK_EQ(goc_go(wait_then_exit, &w), 0);
 	CHECK_EQ(goc_stats(&s), 0);
 	int64_t queued = s.global_runq;
 	for (int i = 0; i < s.nrunq; i++) {
@@ -103,14 +121,17 @@ static void test_processors_and_run_queues_are_reported(void)
 	else
 		CHECK(queued >= 1);
 	CHECK_EQ(goc_close(ch), 0);
+	goc_waitgroup_wait(&w.wg);
 	CHECK_EQ(goc_leakcheck(GOC_SEC(10)), 0);
 	goc_chan_release(ch);
 }
 
 static void test_goroutines_in_blocking_calls_are_counted(void)
 {
-	goc_chan *ch = goc_chan_make(0, 0);
-	CHECK_EQ(goc_go(blocker, ch), 0);
+	waiter w = {.ch = goc_chan_make(sizeof(int), 0), .wg = GOC_WAITGROUP_INIT};
+	goc_chan *ch = w.ch;
+	goc_waitgroup_add(&w.wg, 1);
+	CHECK_EQ(goc_go(blocker, &w), 0);
 	goc_stats_t s = {0};
 	for (int i = 0; i < 1000 && s.blocking == 0; i++) {
 		goc_sleep(GOC_MS(1));
@@ -118,6 +139,7 @@ static void test_goroutines_in_blocking_calls_are_counted(void)
 	}
 	CHECK_EQ(s.blocking, 1);
 	CHECK_EQ(goc_close(ch), 0);
+	goc_waitgroup_wait(&w.wg);
 	CHECK_EQ(goc_leakcheck(GOC_SEC(10)), 0);
 	CHECK_EQ(goc_stats(&s), 0);
 	CHECK_EQ(s.blocking, 0);

@@ -44,24 +44,30 @@ typedef void (*child_hook)(void *arg);
 
 /* Run /proc/self/exe scenario [arg2] with env (a NULL-terminated list of
  * "NAME=value", added to ours) and wait at most timeout_s seconds (then
- * it is killed with SIGKILL, which the caller sees in status). If
- * on_running is given it is called in the parent with the child's pid and
- * its stdout so far each time stdout grows, until it returns true. */
-typedef bool (*child_watch)(pid_t pid, const char *out, void *arg);
+ * it is killed with SIGKILL, which the caller sees in status). The child's
+ * stdin is a pipe the parent holds open. If watch is given it is called in
+ * the parent with the child's pid, its stdout and stderr so far and the
+ * write end of that pipe (*in; close it and set it to -1 to give the child
+ * EOF) each time the child writes, until it returns true. */
+typedef bool (*child_watch)(pid_t pid, const char *out, const char *err, int *in, void *arg);
 
 static inline child_result run_child_watch(const char *scenario, const char *arg2, const char *const *env,
                                            int timeout_s, child_watch watch, void *warg)
 {
-	int po[2], pe[2];
+	int po[2], pe[2], pi[2];
 	CHECK_EQ(pipe(po), 0);
 	CHECK_EQ(pipe(pe), 0);
+	CHECK_EQ(pipe(pi), 0);
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		dup2(pi[0], 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
+		close(pi[0]);
+		close(pi[1]);
 		close(po[0]);
 		close(pe[0]);
 		close(po[1]);
@@ -74,6 +80,8 @@ static inline child_result run_child_watch(const char *scenario, const char *arg
 	}
 	close(po[1]);
 	close(pe[1]);
+	close(pi[0]);
+	int in = pi[1];
 	child_result r = {0};
 	size_t cap[2] = {4096, 4096}, len[2] = {0, 0};
 	char *buf[2] = {malloc(cap[0]), malloc(cap[1])};
@@ -112,10 +120,12 @@ static inline child_result run_child_watch(const char *scenario, const char *arg
 			}
 			len[i] += (size_t)k;
 			buf[i][len[i]] = 0;
-			if (i == 0 && watching && watch(pid, buf[0], warg))
+			if (watching && watch(pid, buf[0], buf[1], &in, warg))
 				watching = false;
 		}
 	}
+	if (in >= 0)
+		close(in);
 	CHECK_EQ(waitpid(pid, &r.status, 0), pid);
 	r.out = buf[0];
 	r.err = buf[1];

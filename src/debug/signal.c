@@ -29,6 +29,7 @@ static pthread_t quit_thread;
 static bool installed;
 static bool keep_running;
 static struct sigaction old_quit;
+static sigset_t old_mask;       /* goc_main's thread, before start */
 /* Threads of ours alive or about to be (the deadlock check counts every
  * thread of the process, runtime.c): raised before pthread_create, lowered
  * after pthread_join, so it never undercounts. */
@@ -97,6 +98,14 @@ void goc__sigquit_start(void)
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGQUIT, &sa, &old_quit);
+	/* goc_main's thread sits in a futex wait until main returns: keep the
+	 * signal off it, for a thread that can take it. (Under TSan a signal
+	 * is only handled when its thread next enters an intercepted call,
+	 * which a raw futex wait is not.) */
+	sigset_t quit;
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &quit, &old_mask);
 	installed = true;
 }
 
@@ -106,6 +115,7 @@ void goc__sigquit_stop(void)
 		return;
 	installed = false;
 	sigaction(SIGQUIT, &old_quit, NULL);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	char c = 'x';
 	while (write(quit_pipe[1], &c, 1) < 0 && errno == EINTR)
 		;
