@@ -8,8 +8,8 @@
  * signals) do not do.
  *
  * GOC_SIGQUIT=0: no handler; GOC_SIGQUIT=continue: dump and keep running;
- * otherwise dump and exit(2) like Go. An application that installed its own
- * SIGQUIT handler keeps it. Installed by goc_main's start, removed (the old
+ * otherwise dump and _exit(2) like Go (after writing a GOC_TRACE file). An
+ * application that installed its own SIGQUIT handler keeps it. Installed by goc_main's start, removed (the old
  * disposition restored, the thread joined) at its end.
  * State below is touched only by goc_main's thread (start/stop) and, for
  * the pipe's fds, the handler and the dump thread between the two. */
@@ -60,8 +60,12 @@ static void *quit_main(void *arg)
 		if (r <= 0 || c == 'x')
 			return NULL;
 		goc__debug_dump_to(stderr, "SIGQUIT: quit");
-		if (!keep_running)
-			exit(2); /* atexit handlers run: a GOC_TRACE file is written */
+		if (!keep_running) {
+			/* As the deadlock report: write a GOC_TRACE file, then end
+			 * without running exit handlers while goroutines run. */
+			goc__trace_stop_at_exit();
+			_exit(2);
+		}
 	}
 }
 
