@@ -143,23 +143,27 @@ static void or_wait(void *arg)
 	 * (only with several workers can we run while it still does). */
 	while (atomic_load_explicit(&st->busy, memory_order_acquire))
 		sched_yield();
-	for (size_t k = 0; k < st->registered; k++) {
-		if (k + OR_PREFETCH < st->registered && st->sgs[k + OR_PREFETCH].c)
+	/* One pass: dequeue each record and drop the input's reference while
+	 * the channel is in cache (for large n each input is a cache miss). */
+	for (size_t k = 0; k < st->n; k++) {
+		if (k + OR_PREFETCH < st->n && st->sgs[k + OR_PREFETCH].c)
 			__builtin_prefetch(st->sgs[k + OR_PREFETCH].c, 1);
 		goc__sudog *sg = &st->sgs[k];
 		goc_chan *c = sg->c;
 		if (!c)
 			continue;
-		goc__chanlock_acquire(&c->lock);
-		if (sg->queued)
-			goc__waitq_remove(&c->recvq, sg);
-		goc__chanlock_release(&c->lock);
+		if (k < st->registered) {
+			goc__chanlock_acquire(&c->lock);
+			if (sg->queued)
+				goc__waitq_remove(&c->recvq, sg);
+			goc__chanlock_release(&c->lock);
+		}
+		if (k > 0)
+			goc_chan_release(c); /* record 0 is out: released last */
 	}
 	/* Release and free first, close last: once the caller sees the output
 	 * closed, all that is left of us is that one reference. */
 	goc_chan *out = st->out;
-	for (size_t k = 1; k < st->n; k++)
-		goc_chan_release(st->sgs[k].c);
 	free(st);
 	goc_close(out); /* GOC_ECLOSED when the caller closed it to stop us */
 	goc_chan_release(out);
