@@ -263,6 +263,50 @@ static void test_timer_fires_while_hogged(void)
 	wait_procs_back_to(procs);
 }
 
+/* Goroutines that yield in a loop keep every run queue non-empty, so no
+ * worker ever runs out of work to poll: the monitor polls for them, and
+ * the goroutine whose pipe became readable still gets to run. */
+struct pipe_reader { int fd; _Atomic int got; };
+
+static void read_one(void *arg)
+{
+	struct pipe_reader *pr = arg;
+	char c;
+	CHECK_EQ(goc_read(pr->fd, &c, 1), 1);
+	atomic_store(&pr->got, 1);
+	goc_waitgroup_done(&wg);
+}
+
+static void yield_until(void *arg)
+{
+	_Atomic int *flag = arg;
+	while (!atomic_load(flag))
+		goc_yield();
+	goc_waitgroup_done(&wg);
+}
+
+static void test_io_ready_while_everyone_yields(void)
+{
+	int procs = goc_procs(0);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	struct pipe_reader pr = {.fd = p[0]};
+	goc_waitgroup_add(&wg, 1 + procs);
+	CHECK_EQ(goc_go(read_one, &pr), 0);
+	wait_for_io_waiters(1);
+	CHECK_EQ(goc_write(p[1], "!", 1), 1);
+	for (int i = 0; i < procs; i++)
+		CHECK_EQ(goc_go(yield_until, &pr.got), 0);
+	int64_t give_up = now_ns() + MS(10000);
+	while (!atomic_load(&pr.got)) {
+		CHECK(now_ns() < give_up);
+		goc_yield();
+	}
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(goc_fd_close(p[0]), 0);
+	CHECK_EQ(goc_fd_close(p[1]), 0);
+}
+
 static int run(int argc, char **argv)
 {
 	(void)argc;
@@ -273,6 +317,7 @@ static int run(int argc, char **argv)
 	RUN(test_busy_loop_does_not_stall_others);
 	RUN(test_raw_blocking_read_does_not_stall_others);
 	RUN(test_timer_fires_while_hogged);
+	RUN(test_io_ready_while_everyone_yields);
 	return 0;
 }
 
