@@ -267,8 +267,8 @@ static void test_context_deadline_times_out_read(void)
 {
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
+	int64_t t0 = goc_now(); /* before the context: its deadline is t0 + 20 ms or later */
 	goc_ctx *ctx = goc_ctx_with_timeout(goc_ctx_background(), MS(20));
-	int64_t t0 = goc_now();
 	CHECK_EQ(goc_read_ctx(ctx, p[0], (char[4]){0}, 4), GOC_ETIMEDOUT);
 	CHECK(goc_now() - t0 >= MS(20));
 	goc_ctx_release(ctx);

@@ -1,20 +1,25 @@
 /* io_blocking.c - calls that cannot park (docs/io.md). A C library call
- * that blocks its thread (here: a sleep in the kernel standing in for a
+ * that blocks its thread (here: a raw read(2) of a pipe, standing in for a
  * database client or a DNS lookup) is wrapped in goc_blocking, which lends
  * the worker's P to another thread for the length of the call, so other
- * goroutines keep running even with one worker. */
+ * goroutines keep running even with one worker: here the call can only
+ * return after a ticker goroutine has ticked three times and written to
+ * the pipe. */
 #include <goc.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
+#include <unistd.h>
 
 static _Atomic int ticks;
 
+static int wake[2]; /* a plain pipe: goc never sees it */
+
 static void *slow_library_call(void *arg)
 {
-	struct timespec ts = {0, 100 * 1000000}; /* 100 ms in the kernel */
-	nanosleep(&ts, NULL);
+	char c;
+	if (read(wake[0], &c, 1) != 1) /* blocks this thread in the kernel */
+		return NULL;
 	return arg;
 }
 
@@ -33,9 +38,10 @@ static void ticker(void *arg)
 	goc_chan *done = arg;
 	for (;;) {
 		goc_case cs[] = {goc_case_recv(done, NULL)};
-		if (goc_select_until(cs, 1, goc_now() + GOC_MS(10)) == 0)
+		if (goc_select_until(cs, 1, goc_now() + GOC_MS(5)) == 0)
 			break;
-		atomic_fetch_add(&ticks, 1); /* runs while the call blocks */
+		if (atomic_fetch_add(&ticks, 1) + 1 == 3) /* runs while the call blocks */
+			(void)!write(wake[1], "!", 1);
 	}
 	goc_close(stopped);
 }
@@ -45,6 +51,8 @@ static int example(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	goc_procs(1); /* one worker: without the hand-off the ticker would starve */
+	if (pipe(wake) != 0)
+		return 1;
 	goc_chan *done = goc_chan_make(0, 0);
 	stopped = goc_chan_make(0, 0);
 	goc_go(caller, done);
@@ -55,6 +63,8 @@ static int example(int argc, char **argv)
 	printf("the ticker ran %d times meanwhile\n", n);
 	goc_chan_release(done);
 	goc_chan_release(stopped);
+	close(wake[0]);
+	close(wake[1]);
 	return n >= 3 ? 0 : 1;
 }
 
