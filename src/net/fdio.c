@@ -108,6 +108,45 @@ int goc_fd_wait_ctx(goc_ctx *ctx, int fd, int events)
 
 /* ---- read ---------------------------------------------------------------- */
 
+int goc__tcp_inq_on(int fd)
+{
+#if defined(TCP_INQ)
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof one) == 0)
+		return GOC__PD_KIND_INQ;
+#else
+	(void)fd;
+#endif
+	return 0;
+}
+
+/* read(2), or on a TCP_INQ socket recvmsg(2) with the bytes it left in
+ * the socket in *left (-1 when not known). */
+static ssize_t read_once(int fd, void *buf, size_t n, int kind, int *left)
+{
+	*left = -1;
+#if defined(TCP_INQ)
+	if (kind & GOC__PD_KIND_INQ) {
+		struct iovec iov = {buf, n};
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+		                     .msg_controllen = sizeof ctl.b};
+		ssize_t r = recvmsg(fd, &msg, 0);
+		if (r >= 0)
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+				if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ)
+					memcpy(left, CMSG_DATA(c), sizeof *left);
+		return r;
+	}
+#else
+	(void)kind;
+#endif
+	return read(fd, buf, n);
+}
+
 static ssize_t do_read(int fd, void *buf, size_t n, const wait_spec *w)
 {
 	if (!buf && n > 0)
@@ -118,11 +157,13 @@ static ssize_t do_read(int fd, void *buf, size_t n, const wait_spec *w)
 	goc__pd *pd = op_begin(fd, GOC_FD_READ, w, &err);
 	if (!pd)
 		return err;
+	int kind = goc__pd_kind(pd, fd);
 	ssize_t r;
 	for (;;) {
 		/* We hold the read op lock, so rdrained is ours (netpoll.h).
 		 * acquire: pairs with pd_ready's increment. */
 		uint32_t seq = atomic_load_explicit(&pd->rev, memory_order_acquire);
+		int left = -1;
 		if (pd->rdrained && pd->rdrained_seq == seq && n > 0 &&
 		    !atomic_load_explicit(&pd->hup, memory_order_relaxed) &&
 		    (w->deadline == GOC__NO_DEADLINE || w->deadline > goc__nanotime())) {
@@ -131,13 +172,16 @@ static ssize_t do_read(int fd, void *buf, size_t n, const wait_spec *w)
 			 * the deadline has passed: then just try the call). */
 			r = -EAGAIN;
 		} else {
-			r = read(fd, buf, n);
+			r = read_once(fd, buf, n, kind, &left);
 			if (r < 0)
 				r = -errno;
 		}
 		if (r >= 0) {
-			/* A short read of a stream found it empty. */
-			pd->rdrained = r > 0 && (size_t)r < n && (goc__pd_kind(pd, fd) & GOC__PD_KIND_STREAM);
+			/* Drained: TCP_INQ says nothing is left (it counts a
+			 * pending end of stream as 1), or a short read of a
+			 * stream found it empty. */
+			pd->rdrained = r > 0 && (left >= 0 ? left == 0
+			                                    : (size_t)r < n && (kind & GOC__PD_KIND_STREAM));
 			pd->rdrained_seq = seq;
 			break;
 		}
@@ -287,7 +331,10 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const wa
 				*addrlen = sl;
 			}
 			/* Of the listener's type (stream or seqpacket). */
-			int kind = goc__pd_kind(pd, fd) | GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET;
+			int kind = (goc__pd_kind(pd, fd) & ~GOC__PD_KIND_INQ) | GOC__PD_KIND_KNOWN |
+			           GOC__PD_KIND_SOCKET;
+			if ((ss.ss_family == AF_INET || ss.ss_family == AF_INET6) && (kind & GOC__PD_KIND_STREAM))
+				kind |= goc__tcp_inq_on(r);
 			if (!goc__pd_new(r, kind, &err)) {
 				close(r);
 				r = err;

@@ -87,7 +87,13 @@ int goc__pd_wait_fresh(goc__pd *pd, int fd, int events, int64_t deadline, struct
 /* What the fd is, learnt on first need. STREAM: a short read means the fd
  * was empty then (stream sockets, pipes), so a later read may wait for a
  * read event without first trying the system call. */
-enum { GOC__PD_KIND_KNOWN = 1, GOC__PD_KIND_SOCKET = 2, GOC__PD_KIND_STREAM = 4 };
+enum { GOC__PD_KIND_KNOWN = 1, GOC__PD_KIND_SOCKET = 2, GOC__PD_KIND_STREAM = 4,
+       /* TCP with TCP_INQ on (sockets goc made): every read reports the
+        * bytes left behind, so even a full read can know it drained. */
+       GOC__PD_KIND_INQ = 8 };
+/* Turn TCP_INQ on for a TCP socket goc created: GOC__PD_KIND_INQ, or 0
+ * where the system does not have it. */
+int goc__tcp_inq_on(int fd);
 int  goc__pd_kind(goc__pd *pd, int fd);
 void goc__pd_add_kind(goc__pd *pd, int kind);
 /* A Unix listener's socket file, removed by goc_fd_close (pd owns path). */

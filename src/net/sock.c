@@ -12,7 +12,8 @@
  * falling back to IPv4's where the system has no IPv6.
  *
  * Sockets are created non-blocking and close-on-exec and registered at
- * once (goc__pd_new); TCP connections get TCP_NODELAY, Go's default. A Unix
+ * once (goc__pd_new); TCP connections get TCP_NODELAY, Go's default, and
+ * TCP_INQ (fdio.c: reads learn whether they drained the socket). A Unix
  * listener's socket file is removed by goc_fd_close, as Go's
  * UnixListener.Close does.
  */
@@ -319,8 +320,9 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline, 
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	int inq = sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ? goc__tcp_inq_on(fd) : 0;
 	int err;
-	if (!goc__pd_new(fd, GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET | GOC__PD_KIND_STREAM, &err)) {
+	if (!goc__pd_new(fd, GOC__PD_KIND_KNOWN | GOC__PD_KIND_SOCKET | GOC__PD_KIND_STREAM | inq, &err)) {
 		close(fd);
 		return err;
 	}
