@@ -10,6 +10,7 @@
 
 typedef struct fs_args {
 	goc_chan *done, *out;
+	goc_chan *working;          /* signalled after the first round */
 	_Atomic long *rounds;
 } fs_args;
 
@@ -30,6 +31,7 @@ static void fs_check_then_work(void *arg)
 	fs_args *a = arg;
 	while (!goc_is_done(a->done)) {
 		atomic_fetch_add(a->rounds, 1); /* the work */
+		(void)goc_try_send(a->working, NULL);
 		goc_yield();
 	}
 	goc_close(a->out); /* "I have stopped" */
@@ -44,6 +46,7 @@ static void fs_work_in_default(void *arg)
 		if (GOC_TRY_SELECT(cs) == 0)
 			break; /* done */
 		atomic_fetch_add(a->rounds, 1); /* default: the work */
+		(void)goc_try_send(a->working, NULL);
 		goc_yield();
 	}
 	goc_close(a->out);
@@ -53,7 +56,7 @@ static int pattern_for_select(void)
 {
 	/* 1. Iteration values, the reader stopping after two. */
 	goc_chan *done = goc_chan_make(0, 0), *out = goc_chan_make(sizeof(const char *), 0);
-	fs_args a = { done, out, NULL };
+	fs_args a = { done, out, NULL, NULL };
 	EXPECT(goc_go_copy(fs_send_values, &a, sizeof a) == 0);
 	const char *w;
 	int got = 0;
@@ -72,9 +75,11 @@ static int pattern_for_select(void)
 		_Atomic long rounds = 0;
 		done = goc_chan_make(0, 0);
 		out = goc_chan_make(0, 0);
-		fs_args b = { done, out, &rounds };
+		goc_chan *working = goc_chan_make(0, 1);
+		fs_args b = { done, out, working, &rounds };
 		EXPECT(goc_go_copy(loops[k], &b, sizeof b) == 0);
-		goc_sleep(GOC_MS(20)); /* let it work a while */
+		EXPECT(goc_recv(working, NULL) == 0); /* it has started working */
+		goc_sleep(GOC_MS(10)); /* and may work a while longer */
 		goc_close(done);
 		EXPECT(goc_recv_until(out, NULL, goc_now() + GOC_SEC(5)) == GOC_ECLOSED);
 		long n = atomic_load(&rounds);
@@ -82,6 +87,7 @@ static int pattern_for_select(void)
 		EXPECT(n > 0);
 		goc_chan_release(done);
 		goc_chan_release(out);
+		goc_chan_release(working);
 	}
 	return 0;
 }

@@ -130,7 +130,7 @@ static int pattern_or_channel(void)
 	EXPECT(took >= GOC_SEC(1) && took < GOC_SEC(10));
 	goc_chan_release(any); /* the 2 h timers are stopped when their channels are freed */
 
-	size_t n = 10000;
+	size_t n = 10000 / EXAMPLE_SLOWDOWN; /* sanitizers: 5000 goroutines are slow */
 	bool ok1, ok2;
 	double flat = or_measure(n, false, &ok1), rec = or_measure(n, true, &ok2);
 	printf("  %zu inputs: goc_or %.0f ns per input (1 goroutine), recursive or %.0f ns per input "

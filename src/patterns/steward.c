@@ -82,8 +82,11 @@ static void steward_run(void *arg)
 	while (!stopping) {
 		goc_chan *ward_done = goc_chan_make(0, 0);
 		goc_heartbeat *hb = goc_heartbeat_new(interval);
-		if (ward_start(s, ward_done, hb))
-			atomic_fetch_add_explicit(&s->starts, 1, memory_order_relaxed);
+		/* Counted before the ward can run, so that whoever sees a ward's
+		 * work also sees it counted; taken back if it did not start. */
+		atomic_fetch_add_explicit(&s->starts, 1, memory_order_relaxed);
+		if (!ward_start(s, ward_done, hb))
+			atomic_fetch_sub_explicit(&s->starts, 1, memory_order_relaxed);
 		goc_timer_reset(s->timer, s->timeout);
 		for (;;) {
 			goc_case cs[] = {
