@@ -71,6 +71,15 @@ static void wait_procs_back_to(int procs)
 {
 	int64_t give_up = now_ns() + MS(10000);
 	while (goc_procs(0) != procs) {
+		if (now_ns() >= give_up) {
+			fprintf(stderr, "procs %d, want %d; npidle %d\n", goc_procs(0), procs,
+			        (int)atomic_load(&goc__s.npidle));
+			for (int i = 0; i < atomic_load(&goc__s.maxprocs); i++) {
+				goc__p *p = goc__s.allp[i];
+				fprintf(stderr, "  P%d status %u sysword %llu\n", i, atomic_load(&p->status),
+				        (unsigned long long)atomic_load(&p->sysword));
+			}
+		}
 		CHECK(now_ns() < give_up);
 		goc_sleep(GOC_MS(1));
 	}

@@ -30,6 +30,12 @@
  * cancelled; a context already done fails the call before it starts (Go's
  * rule). Every function is thread-safe.
  *
+ * Several goroutines may use one fd at once, as in Go: reads are
+ * serialised (one reader at a time, first come first served; each byte
+ * goes to exactly one of them), and so are writes, so one goc_write is
+ * never interleaved with another's. Waiting for one's turn ends by the
+ * call's own deadline or context.
+ *
  * Writes to a socket never raise SIGPIPE (send with MSG_NOSIGNAL): they fail
  * with -EPIPE. Writes to a pipe whose reader is gone still raise it, as with
  * write(2): ignore SIGPIPE in programs that write to pipes.

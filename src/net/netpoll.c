@@ -43,9 +43,10 @@
  * and the ending holder hands the lock over with its count. Serialising
  * each direction is what makes edge-triggered readiness safe: the one
  * holder that waits is woken by every event after its EAGAIN, and the op
- * lock holder alone owns `rdrained` (a stream read that came back short
- * found the fd empty; until the next read event the next read can park
- * without first failing a system call).
+ * lock holder alone owns `rdrained` (the last read drained the fd: TCP_INQ
+ * said nothing was left, or a stream read came back short; until the next
+ * read event the next read can park without first failing a system call;
+ * never trusted once a hang-up or error event was seen, see `hup`).
  * goc_fd_close sets CLOSING (new operations then fail with GOC_ECLOSED),
  * wakes all waiters (readiness and op lock) with GOC_ECLOSED, waits until
  * the count drains, then unregisters and closes the fd, so the fd number
@@ -72,6 +73,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0   /* Linux only: elsewhere POLLHUP says it */
+#endif
 
 #define PD_CLOSING 0x80000000u
 #define PD_RLOCK   0x40000000u   /* the read op lock is held */
