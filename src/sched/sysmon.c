@@ -14,7 +14,9 @@
  *    the global queue and, when no P is idle to run them, lends the
  *    scheduler one more P (goc__procs_resize) for as long as the hog lasts.
  *    The loan is given back (the extra Ps retire at their next scheduling
- *    point, proc.c) once the hogs have switched.
+ *    point, proc.c) once the hogs have switched. When the monitor itself
+ *    wakes late (an overloaded machine, where a worker may simply not be
+ *    scheduled), only a P stuck for 100 ms counts as hogged.
  * It polls every 20 us while something happens, backing off to 10 ms, and
  * sleeps until woken when every P is idle and no blocking call runs.
  *
@@ -37,6 +39,11 @@ static bool sysmon_running;
  * by a loaded OS must not look like a hog. */
 #define HOG_NS   20000000
 #define NPOLL_NS 10000000   /* no poll for this long: the monitor polls */
+/* The monitor woke this much later than it asked: the machine is
+ * overloaded and a worker that made no progress may just not have been
+ * scheduled by the OS. Then only a P stuck for HOG_OVERLOADED_NS counts. */
+#define LATE_NS           2000000
+#define HOG_OVERLOADED_NS 100000000
 
 /* The hog loan: Ps added by the monitor on top of what the program asked
  * for (loan_base). 0 when none is out. */
@@ -73,7 +80,7 @@ static bool work_waiting(void)
 }
 
 /* Has p's goroutine run without a switch for HOG_NS? Updates the record. */
-static bool p_is_hogged(goc__p *p, int64_t now)
+static bool p_is_hogged(goc__p *p, int64_t now, bool overloaded)
 {
 	uint64_t tick = progress_of(p);
 	bool running = atomic_load_explicit(&p->status, memory_order_relaxed) == P_RUNNING &&
@@ -84,7 +91,7 @@ static bool p_is_hogged(goc__p *p, int64_t now)
 		p->sysmon_when = now;
 		return false;
 	}
-	return now - p->sysmon_when >= HOG_NS;
+	return now - p->sysmon_when >= (overloaded ? HOG_OVERLOADED_NS : HOG_NS);
 }
 
 /* Take one G from p's queue as a thief would: runnext, then the head of
@@ -175,7 +182,7 @@ static bool poll_if_starved(int64_t now)
 	return n > 0;
 }
 
-static bool sysmon_tick(int64_t now)
+static bool sysmon_tick(int64_t now, bool overloaded)
 {
 	bool acted = false;
 	int32_t n = atomic_load(&goc__s.nprocs);
@@ -204,7 +211,7 @@ static bool sysmon_tick(int64_t now)
 	int32_t nhog = 0;
 	for (int32_t i = 0; i < max; i++) {
 		goc__p *p = goc__s.allp[i];
-		if (!p_is_hogged(p, now))
+		if (!p_is_hogged(p, now, overloaded))
 			continue;
 		nhog++;
 		if (drain_hogged(p))
@@ -253,10 +260,12 @@ static void *sysmon_main(void *arg)
 		}
 		uint32_t w = atomic_load(&sysmon_word);
 		atomic_store(&sysmon_sleeping, 1);
-		goc__futex_wait(&sysmon_word, w, goc__nanotime() + delay);
+		int64_t wake_at = goc__nanotime() + delay;
+		goc__futex_wait(&sysmon_word, w, wake_at);
 		atomic_store(&sysmon_sleeping, 0);
 		trimmed = false;
-		if (sysmon_tick(goc__nanotime()))
+		int64_t now = goc__nanotime();
+		if (sysmon_tick(now, now - wake_at > LATE_NS))
 			delay = 20000;
 		else if (delay < 10000000)
 			delay *= 2;
