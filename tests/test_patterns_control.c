@@ -70,9 +70,11 @@ static void test_limiter_wait_paces_events(void)
 	goc_limiter_release(l);
 }
 
+/* Runs in its own goroutine: holds its own reference to the context. */
 static void cancel_ctx(void *arg)
 {
 	goc_ctx_cancel(arg);
+	goc_ctx_release(arg);
 }
 
 /* A wait that is cancelled gives its token back; a wait that would end
@@ -84,6 +86,7 @@ static void test_limiter_cancelled_wait_gives_tokens_back(void)
 	CHECK(goc_limiter_allow(l)); /* empty now: the next token is 1 s away */
 
 	goc_ctx *ctx = goc_ctx_with_cancel(goc_ctx_background());
+	goc_ctx_retain(ctx); /* the timer function's (it always runs: we wait for it) */
 	goc_timer *t = goc_after_func(GOC_MS(20), cancel_ctx, ctx);
 	CHECK(t != NULL);
 	CHECK_EQ(goc_limiter_wait(l, ctx), GOC_ECANCELED);
