@@ -441,6 +441,11 @@ int goc_sim_main(const goc_sim_config *cfg, int (*fn)(int argc, char **argv), in
 	pending = true;
 	int rc = goc_main(fn, argc, argv);
 	pending = false;
+	if (!atomic_load(&goc__s.started)) {
+		/* The run is over: the clock is real again until the next start. */
+		atomic_store(&goc__sim_vtime, false);
+		atomic_store(&goc__sim_on, false);
+	}
 	return rc;
 }
 
