@@ -14,37 +14,7 @@
  * (default n = 10,000). GOC_PROCS defaults to 1. */
 #define NAME "orchan_rec"
 
-#include <goc.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-static void fail(const char *msg, long a, long b)
-{
-	fprintf(stderr, NAME ": %s (%ld, want %ld)\n", msg, a, b);
-	exit(1);
-}
-
-static long setup(int argc, char **argv, long def)
-{
-	if (argc > 2)
-		fail("usage: " NAME " [n]", argc, 2);
-	if (argc < 2)
-		return def;
-	char *end;
-	long n = strtol(argv[1], &end, 10);
-	if (*end || n < 1)
-		fail("n must be a positive integer", n, 1);
-	return n;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "bench.h"
 
 /* One level: chans[0..n) are its inputs; the array belongs to the whole
  * recursion (see the header). */
@@ -94,55 +64,49 @@ static goc_chan *or_chans(goc_chan **chans, size_t n)
 	level *lv = malloc(sizeof *lv);
 	goc_chan *or_done = goc_chan_make(0, 0);
 	if (!lv || !or_done)
-		fail("out of memory", 0, 1);
+		bench_fail("out of memory", 0, 1);
 	lv->chans = chans;
 	lv->n = n;
 	lv->or_done = or_done;
 	goc_chan_retain(or_done); /* the level's own reference */
 	goc_waitgroup_add(&levels, 1);
 	if (goc_go(level_run, lv) != 0)
-		fail("spawn", 0, 1);
+		bench_fail("spawn", 0, 1);
 	return or_done;
 }
 
 static int bench(int argc, char **argv)
 {
-	long n = setup(argc, argv, 10000);
+	long n = bench_setup(argc, argv, 10000);
 	goc_chan **done = malloc((size_t)n * sizeof *done);
 	goc_chan **work = malloc((size_t)n * sizeof *work);
 	if (!done || !work)
-		fail("out of memory", 0, 1);
+		bench_fail("out of memory", 0, 1);
 	for (long i = 0; i < n; i++)
 		if (!(done[i] = goc_chan_make(0, 0)))
-			fail("channel", i, n);
+			bench_fail("channel", i, n);
 
-	int64_t start = now_ns();
+	int64_t start = bench_now();
 	for (long i = 0; i < n; i++) /* the copy the first append makes */
 		work[i] = done[i];
 	goc_chan *combined = or_chans(work, (size_t)n);
 	goc_close(done[n - 1]);
 	int rc = goc_recv(combined, NULL);
-	int64_t elapsed = now_ns() - start;
+	int64_t elapsed = bench_now() - start;
 
 	for (long i = 0; i < n - 1; i++)
 		goc_close(done[i]);
 	if (rc != GOC_ECLOSED)
-		fail("the combined channel delivered a value; want it closed", rc, GOC_ECLOSED);
+		bench_fail("the combined channel delivered a value; want it closed", rc, GOC_ECLOSED);
 	if (goc_waitgroup_wait_until(&levels, goc_now() + GOC_SEC(60)) != 0)
-		fail("levels still running a minute after the combined channel closed", 1, 0);
+		bench_fail("levels still running a minute after the combined channel closed", 1, 0);
 	goc_chan_release(combined);
 	for (long i = 0; i < n; i++)
 		goc_chan_release(done[i]);
 	free(done);
 	free(work);
-	printf("bench=" NAME " impl=goc procs=%d n=%ld ns_per_op=%.1f\n", goc_procs(0), n,
-	       (double)elapsed / (double)n);
+	bench_report(n, elapsed, "");
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	if (!getenv("GOC_PROCS"))
-		goc_procs(1);
-	return goc_main(bench, argc, argv);
-}
+BENCH_MAIN(bench)
