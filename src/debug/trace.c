@@ -26,10 +26,13 @@
  * goc_blocking calls are slices of their own. Timestamps are microseconds
  * of the monotonic clock since the trace started.
  *
- * Memory: at most MAX_EVENTS events per session; later ones are counted
+ * Memory: at most MAX_BLOCKS blocks per session; later events are counted
  * as dropped and the count is written into the file's metadata.
- * Lock order: session_mu alone (never held while emitting into a buffer,
- * never taken by a thread holding a scheduler lock except to register). */
+ * Lock order: session_mu is a leaf. Emitters take it only to register,
+ * perhaps holding a scheduler or channel lock; its holder (start, stop)
+ * takes no other lock, and stop waits only for busy words, which are set
+ * around code that takes no lock (the deadlock report stops a trace with
+ * sched.lock held: that is why). */
 #define _GNU_SOURCE
 #include "debug.h"
 
@@ -37,9 +40,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define BLOCK_EVENTS 4096
-#define MAX_EVENTS ((int64_t)1 << 24) /* 16 Mi events, ~900 MiB at most */
+#define BLOCK_EVENTS 21844 /* a block is 1 MiB */
+#define MAX_BLOCKS 800 /* 800 MiB, 17 M events */
 
 typedef struct trace_event {
 	int64_t ts;                 /* goc__nanotime */
@@ -69,7 +73,7 @@ typedef struct trace_session {
 	FILE *out;
 	int64_t t0;
 	_Atomic int active;
-	_Atomic int64_t nevents, ndropped;
+	_Atomic int64_t nblocks, ndropped;
 	uint64_t gen;
 	struct trace_session *retired_next;
 } trace_session;
@@ -115,15 +119,25 @@ static trace_buf *register_buf(trace_session *s)
 	return b;
 }
 
+/* Event blocks are mapped with their pages populated at once: taking a
+ * page fault per 4 KiB while recording costs more than the recording
+ * itself (tens of microseconds each on virtual machines). */
+static trace_block *block_new(void)
+{
+	void *p = mmap(NULL, sizeof(trace_block), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+	               -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The session-wide limit is counted in blocks, so that an event touches
+ * no shared cache line. */
 static trace_event *append(trace_session *s, trace_buf *b)
 {
-	if (atomic_fetch_add_explicit(&s->nevents, 1, memory_order_relaxed) >= MAX_EVENTS) {
-		atomic_fetch_add_explicit(&s->ndropped, 1, memory_order_relaxed);
-		return NULL;
-	}
 	trace_block *t = b->tail;
 	if (!t || t->n == BLOCK_EVENTS) {
-		trace_block *nb = malloc(sizeof *nb);
+		trace_block *nb = NULL;
+		if (atomic_fetch_add_explicit(&s->nblocks, 1, memory_order_relaxed) < MAX_BLOCKS)
+			nb = block_new();
 		if (!nb) {
 			atomic_fetch_add_explicit(&s->ndropped, 1, memory_order_relaxed);
 			return NULL;
@@ -339,6 +353,10 @@ static void write_track(FILE *f, const trace_session *s, const trace_buf *b, int
 
 static int write_trace(trace_session *s, trace_buf *list, int64_t end)
 {
+	int64_t nevents = 0;
+	for (trace_buf *b = list; b; b = b->next)
+		for (const trace_block *k = b->head; k; k = k->next)
+			nevents += k->n;
 	FILE *f = s->out;
 	goc__symctx *sym = goc__sym_new();
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", f);
@@ -353,7 +371,7 @@ static int write_trace(trace_session *s, trace_buf *list, int64_t end)
 				write_track(f, s, b, end, sym);
 	goc__sym_free(sym);
 	fprintf(f, "\n],\n\"otherData\":{\"events\":%lld,\"dropped\":%lld}}\n",
-	        (long long)(atomic_load(&s->nevents) - atomic_load(&s->ndropped)), (long long)atomic_load(&s->ndropped));
+	        (long long)nevents, (long long)atomic_load(&s->ndropped));
 	int rc = 0;
 	if (ferror(f))
 		rc = -EIO;
@@ -432,7 +450,7 @@ int goc_trace_stop(void)
 	for (trace_buf *b = list; b; b = b->next) {
 		for (trace_block *k = b->head, *kn; k; k = kn) {
 			kn = k->next;
-			free(k);
+			munmap(k, sizeof *k);
 		}
 		b->head = b->tail = NULL;
 		last = b;
