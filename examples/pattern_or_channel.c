@@ -113,13 +113,13 @@ static int pattern_or_channel(void)
 		{ GOC_MIN(60), "1 h" }, { GOC_MIN(1), "1 min" },
 	};
 	goc_chan *sig[5];
+	int64_t start = goc_now(); /* before the timers start */
 	printf("  or of timers after");
 	for (int i = 0; i < 5; i++) {
 		sig[i] = goc_after(timers[i].after);
 		printf(" %s", timers[i].name);
 	}
 	printf("\n");
-	int64_t start = goc_now();
 	goc_chan *any = goc_or(sig, 5);
 	EXPECT(any != NULL);
 	for (int i = 0; i < 5; i++)

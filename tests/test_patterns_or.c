@@ -300,9 +300,9 @@ static void test_or_of_timers(void)
 	LEAK_BEGIN();
 	int64_t after[] = { GOC_MIN(120), GOC_MIN(5), GOC_MS(100), GOC_MIN(60), GOC_MIN(1) };
 	goc_chan *t[5];
+	int64_t start = goc_now(); /* before the timers start: none fires earlier than 100 ms after it */
 	for (int i = 0; i < 5; i++)
 		CHECK((t[i] = goc_after(after[i])) != NULL);
-	int64_t start = goc_now();
 	goc_chan *any = goc_or(t, 5);
 	for (int i = 0; i < 5; i++)
 		goc_chan_release(t[i]);
