@@ -9,8 +9,14 @@
  * runnext holds the G readied last by this P (e.g. the receiver a send just
  * woke): running it next keeps a communicating pair on one P with hot
  * caches, and it inherits the time slice, as in Go. Thieves take runnext
- * only as a last resort. */
+ * only as a last resort.
+ *
+ * Simulation mode (sim.c) keeps every runnable G on the global queue: the
+ * monitor thread moves Gs off a P it thinks hogged (sysmon.c), and an
+ * empty ring leaves it nothing to move, so the order of runnable Gs - and
+ * the seed's choice among them - depends on nothing but the program. */
 #include "sched.h"
+#include "sim.h"
 
 static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t);
 
@@ -19,6 +25,10 @@ static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t);
  * queue. Owner only. */
 bool goc__runq_put(goc__p *p, goc__g *g, bool next)
 {
+	if (GOC__UNLIKELY(goc__sim_active())) {
+		goc__globrunq_put(g); /* never with sched.lock held in this mode */
+		return true;
+	}
 	if (next) {
 		goc__g *old = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
 		if (!old)

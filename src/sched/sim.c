@@ -266,10 +266,11 @@ bool goc__sim_start(void)
 }
 
 /* ---- choosing the next goroutine ------------------------------------------
- * Every runnable G is in p's runnext, p's ring or the global queue (one P:
- * no thief ever touches the ring, so plain owner operations suffice). The
- * candidates, in a deterministic order, are the ring's entries then the
- * global queue's; runnext is first moved to the ring's tail. */
+ * In this mode goc__runq_put sends every runnable G to the global queue
+ * (runq.c), in the order the program made them runnable; the candidates
+ * are that queue's entries. p's ring and runnext stay empty (they are
+ * still read, first, for robustness: one P and no stealing, so only the
+ * owner takes from them). */
 
 static uint32_t ring_len(goc__p *p)
 {
