@@ -297,15 +297,17 @@ static void test_steward_bad_input(void)
 	goc_steward_release(NULL);
 }
 
-/* A ward that keeps pulsing is never restarted (watched for 6 timeouts). */
+/* A ward that keeps pulsing is never restarted (watched for 4 timeouts). */
 static void test_steward_leaves_a_healthy_ward_alone(void)
 {
 	LEAK_BEGIN();
 	ward_env *e = ward_env_new(0);
-	int64_t timeout = SCALE(GOC_MS(50), GOC_MS(200)); /* pulses every timeout / 2 */
+	/* Pulses every timeout / 2: a restart needs a pulse late by timeout / 2,
+	 * which a loaded 2-core machine can cause at 25 ms, not at 100. */
+	int64_t timeout = SCALE(GOC_MS(100), GOC_MS(400));
 	goc_steward *s = goc_steward_start(NULL, timeout, ward, e);
 	CHECK(s != NULL);
-	goc_sleep(6 * timeout); /* observing an absence: nothing to wait for */
+	goc_sleep(4 * timeout); /* observing an absence: nothing to wait for */
 	CHECK_EQ(goc_steward_starts(s), 1);
 	CHECK_EQ(goc_steward_stop(s, goc_now() + PROMPT), 0);
 	CHECK_EQ(goc_steward_stop(s, goc_now() + PROMPT), 0); /* again: harmless */
