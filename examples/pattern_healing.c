@@ -43,7 +43,7 @@ static int pattern_healing(void)
 	static const long values[] = { 1, 2, -1, 3, 4, -1, 5 };
 	heal_env e = { values, sizeof values / sizeof values[0], 0, goc_chan_make(sizeof(long), 0) };
 	goc_leakcheck_baseline();
-	goc_steward *s = goc_steward_start(NULL, GOC_MS(50) * EXAMPLE_SLOWDOWN, heal_ward, &e);
+	goc_steward *s = goc_steward_start(NULL, GOC_MS(100) * EXAMPLE_SLOWDOWN, heal_ward, &e);
 	EXPECT(s != NULL);
 	long v, sum = 0;
 	for (int k = 0; k < 5; k++) {

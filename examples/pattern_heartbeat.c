@@ -4,13 +4,13 @@
  * results.
  *   - An interval heartbeat: the worker waits in goc_heartbeat_select,
  *     which pulses every interval while it waits; a supervisor that hears
- *     nothing for five intervals declares it unhealthy.
+ *     nothing for ten intervals declares it unhealthy.
  *   - A heartbeat at the start of each unit of work: a test waits for the
  *     pulse before it looks at results, instead of sleeping. */
 #include "pattern_example.h"
 
 #define HB_INTERVAL GOC_MS(10)
-#define HB_PATIENCE (5 * HB_INTERVAL * EXAMPLE_SLOWDOWN) /* silence that means "stuck" */
+#define HB_PATIENCE (10 * HB_INTERVAL * EXAMPLE_SLOWDOWN) /* silence that means "stuck" */
 
 typedef struct hb_worker {
 	goc_chan *done, *work, *results;  /* long values */
