@@ -147,6 +147,37 @@ static void test_leakcheck_from_a_foreign_thread_counts_goroutines(void)
 	goc_chan_release(c);
 }
 
+/* Child: leave one goroutine waiting when main returns. */
+static goc_chan *volatile abandoned; /* reachable: not a leak for LSan */
+
+static int abandon_one(int argc, char **argv)
+{
+	goc_chan *c = abandoned = goc_chan_make(sizeof(int), 0);
+	goc_go_attr attr = {.name = "abandoned"};
+	goc_waitgroup_add(&waiters, 1);
+	goc_go_with(&attr, wait_on, c, 0);
+	goc_sleep(GOC_MS(10)); /* let it park */
+	return 0;
+}
+
+static void test_goc_debug_leaks_lists_goroutines_alive_when_main_returns(void)
+{
+	const char *env[] = {"GOC_DEBUG=leaks", NULL};
+	child_result r = run_child("abandon_one", env, 30);
+	const char *needles[] = {"goc: 1 goroutine still running when goc_main returned", "\"abandoned\" [chan receive",
+	                         "in abandon_one", NULL};
+	if (!child_exited_with(&r, 0)) {
+		child_print("abandon_one", &r);
+		exit(1);
+	}
+	check_contains_all("GOC_DEBUG=leaks", r.err, needles);
+	child_free(&r);
+	/* Without GOC_DEBUG, nothing is printed. */
+	r = run_child("abandon_one", NULL, 30);
+	CHECK(child_exited_with(&r, 0) && strlen(r.err) == 0);
+	child_free(&r);
+}
+
 static int run_all(int argc, char **argv)
 {
 	(void)argc;
@@ -161,6 +192,9 @@ static int run_all(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "abandon_one") == 0)
+		return goc_main(abandon_one, argc, argv);
 	check_watchdog(60);
+	RUN(test_goc_debug_leaks_lists_goroutines_alive_when_main_returns);
 	return run_main_procs_1_and_2(run_all, argc, argv);
 }

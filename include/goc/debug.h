@@ -35,13 +35,16 @@ extern "C" {
  * One paragraph per live goroutine, like Go's SIGQUIT output:
  *
  *   goroutine 7 "reader" [chan receive, 2.150 s]:
- *     waiting on 0x5581e6a1c2a0
- *     created by goroutine 1 at server.c:42 in start_readers
- *     #0 0x00005581e4a1b2c3 goc_recv+0x63 (/usr/lib/libgoc.so.0)
- *     #1 0x00005581e4a0f0a1 reader+0x31 (./server)
+ *       function reader
+ *       created by goroutine 1 at server.c:42 in start_readers, 3.020 s ago
+ *       waiting on 0x5581e6a1c2a0
+ *       backtrace:
+ *         #0  0x00005581e4a1b2c3 recv_park+0x8c  [server]
+ *         #1  0x00005581e4a0f0a1 reader+0x31  [server]
  *
- * The backtrace (parked goroutines only) is a frame-pointer walk of the
- * goroutine's stack, symbolised from the ELF symbol tables. */
+ * The backtrace (goroutines not running) is a frame-pointer walk of the
+ * goroutine's stack, symbolised from the ELF symbol tables. out NULL:
+ * stderr. Does not block; see docs/debugging.md for each line. */
 void goc_dump(FILE *out);
 
 /* ---- leak checks -----------------------------------------------------------

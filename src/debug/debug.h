@@ -85,6 +85,9 @@ bool goc__sym_lookup(goc__symctx *c, uintptr_t addr, const char **name, uintptr_
 void goc__leak_report_at_exit(void);    /* GOC_DEBUG=leaks */
 void goc__sigquit_start(void);
 void goc__sigquit_stop(void);
+/* Threads of the debug module alive (the SIGQUIT dump thread); the
+ * deadlock check in src/sched/runtime.c counts them as known. */
+int goc__debug_threads(void);
 void goc__trace_start_from_env(void);   /* GOC_TRACE */
 void goc__trace_stop_at_exit(void);
 
