@@ -1,7 +1,8 @@
 /* sim.h - seeded schedules and virtual time (src/sched/sim.c), for the
  * modules that make a scheduling choice or read the clock: proc.c (which
- * goroutine runs next), runtime.c (one worker), select.c and rand.c (which
- * ready case runs, yield points), src/time (the clock). Public side:
+ * goroutine runs next), runq.c (runnable Gs on the global queue),
+ * runtime.c (one worker, deadlock check), select.c and rand.c (which ready
+ * case runs, yield points), src/time (the clock). Public side:
  * include/goc/testing.h.
  *
  * The normal path pays one predictable branch on goc__sim_on per decision
@@ -39,10 +40,11 @@ static inline int64_t goc__clock_now(void)
  * runtime must run one worker in simulation mode. */
 bool goc__sim_start(void);
 
-/* Uniform in [0, n), n > 0, from the seeded PRNG (only on a worker holding
- * the P; falls back to false-free use elsewhere: see sim.c). */
+/* Uniform in [0, n), n > 0, from the seeded PRNG. Only from the worker
+ * holding the P (goc__sim_on_worker): the PRNG has no lock, and draws
+ * from other threads would not be reproducible anyway. */
 uint32_t goc__sim_rand(uint32_t n);
-/* A worker is calling (the seeded PRNG may be used). */
+/* The caller is a worker holding the P. */
 bool goc__sim_on_worker(void);
 
 /* A yield point: may switch to another runnable goroutine (a seeded coin
