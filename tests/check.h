@@ -3,6 +3,7 @@
 #ifndef GOC_TEST_CHECK_H
 #define GOC_TEST_CHECK_H
 
+#include <goc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,23 @@ static inline __attribute__((unused)) void check_watchdog(unsigned seconds)
 {
 	signal(SIGALRM, check_watchdog_fired);
 	alarm(CHECK_SANITIZED ? 5 * seconds : seconds);
+}
+
+/* Run fn under goc_main with 1 worker, then with 2 (the suite's two
+ * configurations), or once with GOC_PROCS when that is set. */
+static inline __attribute__((unused)) int check_run_procs_1_and_2(int (*fn)(int, char **), int argc,
+                                                                  char **argv)
+{
+	if (getenv("GOC_PROCS"))
+		return goc_main(fn, argc, argv);
+	for (int procs = 1; procs <= 2; procs++) {
+		fprintf(stderr, "GOC_PROCS=%d\n", procs);
+		goc_procs(procs);
+		int r = goc_main(fn, argc, argv);
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }
 
 #endif

@@ -171,20 +171,6 @@ static inline void check_contains_all(const char *what, const char *text, const 
 		}
 }
 
-/* Run fn under goc_main with 1 worker, then with 2, or once with GOC_PROCS
- * when that is set. */
-static inline int run_main_procs_1_and_2(int (*fn)(int, char **), int argc, char **argv)
-{
-	if (getenv("GOC_PROCS"))
-		return goc_main(fn, argc, argv);
-	for (int procs = 1; procs <= 2; procs++) {
-		fprintf(stderr, "GOC_PROCS=%d\n", procs);
-		goc_procs(procs);
-		int r = goc_main(fn, argc, argv);
-		if (r != 0)
-			return r;
-	}
-	return 0;
-}
+#define run_main_procs_1_and_2 check_run_procs_1_and_2 /* check.h */
 
 #endif

@@ -31,36 +31,10 @@ static inline int64_t now_ns(void)
 #define SCALED(n) (n)
 #endif
 
-static void net_watchdog_fired(int sig)
-{
-	(void)sig;
-	static const char msg[] = "watchdog: test did not finish in time (hang?)\n";
-	(void)!write(2, msg, sizeof msg - 1);
-	_exit(3);
-}
 
-/* Fail the process if it is still running after `seconds`. */
-static inline void watchdog(unsigned seconds)
-{
-	signal(SIGALRM, net_watchdog_fired);
-	alarm(seconds);
-}
+#define watchdog(seconds) check_watchdog(seconds) /* check.h */
 
-/* Run fn under goc_main with 1 worker, then with 2, or once with GOC_PROCS
- * when that is set. */
-static inline int run_with_procs_1_and_2(int (*fn)(int, char **), int argc, char **argv)
-{
-	if (getenv("GOC_PROCS"))
-		return goc_main(fn, argc, argv);
-	for (int procs = 1; procs <= 2; procs++) {
-		fprintf(stderr, "GOC_PROCS=%d\n", procs);
-		goc_procs(procs);
-		int r = goc_main(fn, argc, argv);
-		if (r != 0)
-			return r;
-	}
-	return 0;
-}
+#define run_with_procs_1_and_2 check_run_procs_1_and_2 /* check.h */
 
 /* Yield until at least n goroutines or threads are parked on fds: the
  * moment a test may act on what they wait for, without sleeping. */

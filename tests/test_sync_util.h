@@ -30,21 +30,7 @@ static inline int64_t now_ns(void)
 /* Fail the process if it is still running after `seconds` (check.h). */
 #define watchdog(seconds) check_watchdog(seconds)
 
-/* Run fn under goc_main with 1 worker, then again with 2 (the suite's two
- * configurations), or once with GOC_PROCS when that is set. */
-static inline int run_with_procs_1_and_2(int (*fn)(int, char **), int argc, char **argv)
-{
-	if (getenv("GOC_PROCS"))
-		return goc_main(fn, argc, argv);
-	for (int procs = 1; procs <= 2; procs++) {
-		fprintf(stderr, "GOC_PROCS=%d\n", procs);
-		goc_procs(procs);
-		int r = goc_main(fn, argc, argv);
-		if (r != 0)
-			return r;
-	}
-	return 0;
-}
+#define run_with_procs_1_and_2 check_run_procs_1_and_2 /* check.h */
 
 /* Make the calling foreign thread known to the runtime before it takes a
  * goc lock: a thread that only ever took the lock-free fast paths is not

@@ -67,16 +67,19 @@ static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t)
 	return true;
 }
 
-/* Take the next G: runnext first, then the head of the ring. Owner only. */
+/* Take the next G: runnext first, then the head of the ring. The owner
+ * calls it; so may a non-owner (sysmon draining a hogged P): the acquire
+ * loads of runnext and the tail pair with goc__runq_put's releases, so the
+ * taker sees the fields the owner wrote into the G (free on x86-64). */
 goc__g *goc__runq_get(goc__p *p)
 {
-	goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	goc__g *next = atomic_load_explicit(&p->runnext, memory_order_acquire);
 	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
 	                                                    memory_order_acq_rel, memory_order_relaxed))
 		return next;
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&p->runq_head, memory_order_acquire);
-		uint32_t t = atomic_load_explicit(&p->runq_tail, memory_order_relaxed);
+		uint32_t t = atomic_load_explicit(&p->runq_tail, memory_order_acquire);
 		if (t == h)
 			return NULL;
 		goc__g *g = atomic_load_explicit(&p->runq[h % RUNQ_SIZE], memory_order_relaxed);

@@ -94,35 +94,13 @@ static bool p_is_hogged(goc__p *p, int64_t now, bool overloaded)
 	return now - p->sysmon_when >= (overloaded ? HOG_OVERLOADED_NS : HOG_NS);
 }
 
-/* Take one G from p's queue as a thief would: runnext, then the head of
- * the ring. Not goc__runq_get, which reads the tail relaxed (the owner's
- * own view); a non-owner must acquire it, pairing with the owner's
- * release in goc__runq_put, to see the Gs' fields the owner wrote. */
-static goc__g *take_one(goc__p *p)
-{
-	goc__g *next = atomic_load_explicit(&p->runnext, memory_order_acquire);
-	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL, memory_order_acq_rel,
-	                                                    memory_order_relaxed))
-		return next;
-	for (;;) {
-		uint32_t h = atomic_load_explicit(&p->runq_head, memory_order_acquire);
-		uint32_t t = atomic_load_explicit(&p->runq_tail, memory_order_acquire);
-		if (t == h)
-			return NULL;
-		goc__g *g = atomic_load_explicit(&p->runq[h % RUNQ_SIZE], memory_order_relaxed);
-		if (atomic_compare_exchange_strong_explicit(&p->runq_head, &h, h + 1, memory_order_acq_rel,
-		                                            memory_order_relaxed))
-			return g;
-	}
-}
-
 /* Move what waits on hogged p's queue to the global queue: any M may take
  * it from there. */
 static bool drain_hogged(goc__p *p)
 {
 	goc__g *g;
 	bool moved = false;
-	while ((g = take_one(p)) != NULL) {
+	while ((g = goc__runq_get(p)) != NULL) {
 		goc__globrunq_put(g);
 		moved = true;
 	}
