@@ -253,7 +253,7 @@ static void test_merge_cancelled(void)
 	for (int i = 0; i < 20; i++)
 		recv_long(m);
 	goc_close(done);
-	CHECK(closes(m));
+	CHECK(drains_to_close(m));
 	goc_chan_release(m);
 	for (int k = 0; k < 8; k++)
 		goc_chan_release(ins[k]);

@@ -48,6 +48,18 @@ static __attribute__((unused)) bool closes(goc_chan *c)
 	return goc_recv_until(c, NULL, goc_now() + PROMPT) == GOC_ECLOSED;
 }
 
+/* After a cancellation: values already on their way may still arrive
+ * (a sender blocked in select on the output and done may be taken either
+ * way, as in Go); discard them and wait (at most PROMPT) for the close. */
+static __attribute__((unused)) bool drains_to_close(goc_chan *c)
+{
+	int64_t deadline = goc_now() + PROMPT;
+	int r;
+	while ((r = goc_recv_until(c, NULL, deadline)) == 0)
+		;
+	return r == GOC_ECLOSED;
+}
+
 /* Nothing to receive from c right now (open and empty). */
 static __attribute__((unused)) bool quiet(goc_chan *c)
 {
