@@ -1,6 +1,6 @@
 /* test_stack_scale.c - stacks at scale: a million alive at once within the
  * default vm.max_map_count, touched memory given back to the OS after
- * free, and alloc/free from several threads at once. */
+ * free (trim, and the paced scavenger's excess only), and alloc/free from several threads at once. */
 #include "../src/stack/stack.h"
 #include "goc.h"
 #include "check.h"
@@ -181,6 +181,39 @@ static void test_touched_memory_goes_back_to_the_os(void)
 		goc__stack_free(&s[i]);
 }
 
+/* Freeing gives nothing back on the spot; the scavenger (the monitor calls
+ * it, paced) returns the free stacks beyond the 4096 the pool keeps warm,
+ * oldest first, and only those. */
+static void test_scavenger_returns_the_excess_only(void)
+{
+	enum { KEEP = 4096, EXTRA = 1024, N = KEEP + EXTRA };
+	static goc__stack s[N];
+	goc__stack_trim();
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(goc__stack_alloc(&s[i], 0), 0);
+		memset(s[i].lo + s[i].size - 4 * KiB, 0x5a, 4 * KiB);
+	}
+	size_t full = rss_bytes();
+	char *last = s[N - 1].lo;
+	for (int i = 0; i < N; i++)
+		goc__stack_free(&s[i]);
+	CHECK(rss_bytes() <= full + MiB);
+	CHECK_EQ(goc__stack_scavenge(INT64_MAX), EXTRA);
+	size_t scavenged = rss_bytes();
+	fprintf(stderr, "    rss: touched %zu KiB, after scavenge %zu KiB\n", full / KiB, scavenged / KiB);
+	CHECK(full - scavenged >= EXTRA * 4 * KiB * 9 / 10);
+	CHECK(full - scavenged <= (EXTRA + KEEP / 4) * 4 * KiB);
+	CHECK_EQ(goc__stack_scavenge(INT64_MAX), 0); /* nothing beyond the keep */
+	/* The newest (kept) come back warm: the last freed is the first out. */
+	goc__stack t;
+	CHECK_EQ(goc__stack_alloc(&t, 0), 0);
+	CHECK(t.lo == last);
+	CHECK_EQ((unsigned char)t.lo[t.size - 1], 0x5a);
+	goc__stack_free(&t);
+	goc__stack_trim();
+	CHECK(rss_bytes() + KEEP * 4 * KiB * 9 / 10 <= scavenged);
+}
+
 #define THREADS 4
 #define OPS 20000
 #define LIVE 64
@@ -242,6 +275,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, " with %s guards:\n", markers ? "marker" : "mprotect");
 	RUN(test_million_stacks_alive_at_once);
 	RUN(test_touched_memory_goes_back_to_the_os);
+	RUN(test_scavenger_returns_the_excess_only);
 	RUN(test_threads_allocate_and_free_concurrently);
 	RUN(test_million_stacks_with_mprotect_guards);
 	return 0;

@@ -95,11 +95,19 @@ static int goc__ncpu_cached(void)
 	return v;
 }
 
-static int64_t coarse_now(void)
+int64_t goc__coarse_clock_tick(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	atomic_store_explicit(&goc__s.coarse_clock, now, memory_order_relaxed);
+	return now;
+}
+
+/* The registry's clock (see goc__s.coarse_clock). */
+static inline int64_t coarse_now(void)
+{
+	return atomic_load_explicit(&goc__s.coarse_clock, memory_order_relaxed);
 }
 
 /* ---- G allocation ------------------------------------------------------
@@ -365,7 +373,7 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 			g = goc__thread_g();
 		atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
 		g->wait_obj = obj;
-		g->wait_since = coarse_now();
+		g->wait_since = goc__coarse_clock_tick();
 		int r = goc__thread_park(g, unlock, arg, deadline);
 		atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 		return r;
@@ -541,6 +549,7 @@ static void stopm(goc__m *m)
 	while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
 		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
 	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
+	goc__coarse_clock_tick(); /* this sleep may have been long */
 	goc__p *p = m->nextp;
 	m->nextp = NULL;
 	if (p)
@@ -603,6 +612,7 @@ static void idle(goc__m *m)
 			goc__os_poll_wait(until);
 		}
 		atomic_store(&goc__s.poll_until, 0);
+		goc__coarse_clock_tick();
 		/* Fire due timers and collect fds; their Gs go to the global
 		 * queue (is_poller), then take a P to run them ourselves. */
 		run_all_timers(goc__nanotime());
@@ -830,7 +840,10 @@ static void after_switch(goc__m *m, goc__g *g)
 		goc__globrunq_put(g);
 	} else if (m->dead) {
 		m->dead = NULL;
-		atomic_store_explicit(&g->status, G_DEAD, memory_order_relaxed);
+		/* release: a registry snapshot that sees G_DEAD (acquire) also
+		 * sees everything the goroutine did, so goc_leakcheck() == 0
+		 * orders the finished goroutines before its caller. */
+		atomic_store_explicit(&g->status, G_DEAD, memory_order_release);
 		GOC__TRACE(GOC__EV_EXIT, g, 0);
 		counter_add(&m->p->nexited, 1);
 		stack_put(m->p, g);

@@ -26,6 +26,14 @@
 
 static pthread_mutex_t start_mu = PTHREAD_MUTEX_INITIALIZER;
 static int requested_procs;          /* goc_procs before start; 0: env/CPUs */
+
+/* The program's worker count (goc_procs) and the monitor's hog loan on top
+ * of it (sysmon.c): nprocs = procs_user + procs_loan. goc_procs reports and
+ * sets procs_user only, so a loan never shows. procs_mu guards both and
+ * orders the resizes; it is taken after start_mu, never with goc__s.lock
+ * held, and never by runtime_stop (which joins the monitor). */
+static pthread_mutex_t procs_mu = PTHREAD_MUTEX_INITIALIZER;
+static int32_t procs_user, procs_loan;
 static _Atomic bool under_main;       /* goc_main is running: deadlock checks on */
 
 _Noreturn void goc__panic(const char *fmt, ...)
@@ -194,10 +202,13 @@ static int runtime_start_locked(void)
 		if (!p_new(i))
 			return GOC_ENOMEM;
 	goc__s.nprocs = n;
+	procs_user = n;
+	procs_loan = 0;
 	/* All Ps start idle; the first readied G wakes a worker. */
 	for (int i = n - 1; i >= 0; i--)
 		goc__pidle_put_locked(goc__s.allp[i]);
 	goc__overflow_install();
+	goc__coarse_clock_tick();
 	atomic_store(&goc__s.started, 1);
 	return goc__sysmon_start();
 }
@@ -225,11 +236,25 @@ int goc_procs(int n)
 		pthread_mutex_unlock(&start_mu);
 		return prev;
 	}
-	prev = goc__s.nprocs;
 	pthread_mutex_unlock(&start_mu);
-	if (n > 0 && n != prev)
-		goc__procs_resize(n);
+	pthread_mutex_lock(&procs_mu);
+	prev = procs_user;
+	if (n > 0 && n != prev) {
+		procs_user = n > GOC__MAXPROCS ? GOC__MAXPROCS : n;
+		goc__procs_resize(procs_user + procs_loan);
+	}
+	pthread_mutex_unlock(&procs_mu);
 	return prev;
+}
+
+void goc__procs_lend(int32_t loan)
+{
+	pthread_mutex_lock(&procs_mu);
+	if (loan != procs_loan) {
+		procs_loan = loan;
+		goc__procs_resize(procs_user + loan);
+	}
+	pthread_mutex_unlock(&procs_mu);
 }
 
 /* Change the number of Ps in use. Growing makes the new (or previously
@@ -417,9 +442,6 @@ int64_t goc__goroutines_alive(void)
 	}
 	return n;
 }
-
-/* Threads the debug module started (the SIGQUIT dump thread): src/debug/. */
-int goc__debug_threads(void);
 
 /* Does a thread exist that the runtime did not start, other than the one
  * waiting in goc_main? Such a thread (an application's pthread, a foreign

@@ -205,6 +205,13 @@ typedef struct goc__sched {
 	_Atomic int32_t started;
 	_Atomic int32_t stopping;
 	_Atomic int64_t timers_armed;
+	/* CLOCK_MONOTONIC_COARSE ns, refreshed by the monitor at each tick
+	 * (at most 10 ms apart while anything runs) and by every M that
+	 * leaves idle: the registry's clock (created_at, wait_since), read
+	 * with one relaxed load on the spawn and park paths instead of a
+	 * clock call. Dumps print durations in ms, so a stale value only
+	 * makes a wait look up to 10 ms longer. */
+	_Atomic int64_t coarse_clock;
 	/* stats */
 	_Atomic uint64_t nparks, nsteals, nswitches;
 } goc__sched;
@@ -213,6 +220,7 @@ extern goc__sched goc__s;
 
 /* proc.c */
 goc__m *goc__getm(void);
+int64_t goc__coarse_clock_tick(void);  /* refresh goc__s.coarse_clock */
 void goc__setm(goc__m *m);
 void goc__worker_main(goc__m *m);
 goc__m *goc__m_new(void);
@@ -257,7 +265,8 @@ uint64_t goc__fastrand(goc__m *m);
 void goc__check_deadlock(void);
 bool goc__under_main(void);
 int64_t goc__goroutines_alive(void);
-void goc__procs_resize(int n);
+void goc__procs_resize(int n);          /* nprocs = n (goc_procs, the loan) */
+void goc__procs_lend(int32_t loan);     /* sysmon: nprocs = goc_procs' count + loan */
 /* thread.c */
 void goc__thread_g_release(void);
 /* sanitizer.c: fiber annotations around goc__ctx_switch */
@@ -295,5 +304,6 @@ _Noreturn void goc__debug_deadlock(void);       /* message + dump, exit 2 */
 _Noreturn void goc__stack_overflow_report(goc__g *g); /* names g, aborts */
 void goc__debug_start(void);                    /* goc_main: signals, trace */
 void goc__debug_stop(void);
+int goc__debug_threads(void);                   /* threads it started (SIGQUIT dumper) */
 
 #endif

@@ -17,6 +17,8 @@
  *    point, proc.c) once the hogs have switched. When the monitor itself
  *    wakes late (an overloaded machine, where a worker may simply not be
  *    scheduled), only a P stuck for 100 ms counts as hogged.
+ *  - gives the stack pool's excess free stacks back to the OS, paced
+ *    (goc__stack_scavenge), and all of them after a second idle.
  * It polls every 20 us while something happens, backing off to 10 ms, and
  * sleeps until woken when every P is idle and no blocking call runs.
  *
@@ -44,11 +46,16 @@ static bool sysmon_running;
  * scheduled by the OS. Then only a P stuck for HOG_OVERLOADED_NS counts. */
 #define LATE_NS           2000000
 #define HOG_OVERLOADED_NS 100000000
+/* The stack scavenger's pace (stack.c, "The pool"): while anything runs,
+ * at most SCAVENGE_BUDGET_NS of giving free stacks back per
+ * SCAVENGE_PERIOD_NS, about 5 % of one CPU. */
+#define SCAVENGE_PERIOD_NS 10000000
+#define SCAVENGE_BUDGET_NS 500000
 
 /* The hog loan: Ps added by the monitor on top of what the program asked
- * for (loan_base). 0 when none is out. */
+ * for (goc__procs_lend). 0 when none is out. */
 static int32_t loan;
-static int32_t loan_base;
+static int64_t scavenged_when;
 static uint64_t seen_polls;
 static int64_t seen_polls_when;
 
@@ -107,32 +114,19 @@ static bool drain_hogged(goc__p *p)
 	return moved;
 }
 
-/* Lend or take back Ps so that nprocs = loan_base + the hogs that need
- * covering. */
+/* Lend or take back Ps so that the loan covers the hogs that hold up
+ * work (goc__procs_lend: nprocs = the program's goc_procs count + loan). */
 static bool adjust_loan(int32_t nhog)
 {
-	int32_t nprocs = atomic_load(&goc__s.nprocs);
-	if (loan > 0 && nprocs != loan_base + loan) {
-		/* The program called goc_procs meanwhile: its count is the base. */
-		loan_base = nprocs - loan;
-		if (loan_base < 1) {
-			loan_base = nprocs;
-			loan = 0;
-		}
-	}
-	if (loan == 0)
-		loan_base = nprocs;
 	int32_t want = loan;
 	if (nhog > loan && atomic_load(&goc__s.npidle) == 0 && work_waiting())
 		want = nhog;
 	else if (nhog < loan)
 		want = nhog;
-	if (loan_base + want > GOC__MAXPROCS)
-		want = GOC__MAXPROCS - loan_base;
 	if (want == loan)
 		return false;
 	loan = want;
-	goc__procs_resize(loan_base + loan);
+	goc__procs_lend(loan);
 	return true;
 }
 
@@ -233,6 +227,7 @@ static void *sysmon_main(void *arg)
 				}
 			}
 			atomic_store(&sysmon_sleeping, 0);
+			goc__coarse_clock_tick();
 			delay = 20000;
 			continue;
 		}
@@ -242,11 +237,16 @@ static void *sysmon_main(void *arg)
 		goc__futex_wait(&sysmon_word, w, wake_at);
 		atomic_store(&sysmon_sleeping, 0);
 		trimmed = false;
+		goc__coarse_clock_tick();
 		int64_t now = goc__nanotime();
 		if (sysmon_tick(now, now - wake_at > LATE_NS))
 			delay = 20000;
 		else if (delay < 10000000)
 			delay *= 2;
+		if (now - scavenged_when >= SCAVENGE_PERIOD_NS) {
+			scavenged_when = now;
+			goc__stack_scavenge(SCAVENGE_BUDGET_NS);
+		}
 	}
 	return NULL;
 }
@@ -254,7 +254,7 @@ static void *sysmon_main(void *arg)
 int goc__sysmon_start(void)
 {
 	atomic_store(&sysmon_quit, 0);
-	loan = loan_base = 0;
+	loan = 0;
 	seen_polls = 0;
 	seen_polls_when = 0;
 	if (pthread_create(&sysmon_thread, NULL, sysmon_main, NULL) != 0)

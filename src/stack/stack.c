@@ -52,19 +52,24 @@
  * 1 GiB; a request gets the smallest class that holds it.
  *
  * The pool. Per class: a LIFO of free stacks whose memory may be resident
- * ("dirty"), at most dirty_cap of them (4096 default stacks, fewer for
- * big classes: about 1 GiB of address space, of which only the pages the
- * goroutines touched are resident - typically one or two per stack),
- * reused first because they are warm. The cap is large on purpose: on
- * virtual machines a fresh page costs tens of microseconds, so a program
- * whose goroutine count swings (a burst of 100,000 sleepers) must not give
- * its stacks back and fault them in again on every swing (the monitor
- * thread trims the pool after a second with nothing running). When it is
- * full, its oldest DIRTY_MAX are scavenged: MADV_DONTNEED (adjacent slots
- * coalesced into one call) outside the lock, then the slots go to their
- * slab's clean free list. A slab with nothing used and nothing dirty is
- * empty: one per class is kept as a spare, the others are unmapped. The
- * scheduler's per-P caches sit on top of this pool.
+ * ("dirty"), reused first because they are warm. Freeing never gives
+ * memory back on the spot: that costs an madvise and a TLB shootdown on
+ * every CPU (250 us per call on a paravirtualised VM), and a program whose
+ * goroutine count swings (100,000 sleepers ending at once, a park bench
+ * tearing down a million) would pay it per goroutine and then fault the
+ * same pages in again on the next swing. Instead, as Go's background
+ * scavenger does, the monitor thread gives back the excess over dkeep
+ * (4096 default stacks, fewer for big classes: about 1 GiB of address
+ * space, of which only the pages the goroutines touched are resident -
+ * typically one or two per stack) at a paced rate (goc__stack_scavenge),
+ * oldest first, and everything after a second with nothing running
+ * (goc__stack_trim). So the dirty set never exceeds the peak number of
+ * stacks in use, and returns to dkeep soon after a burst. Scavenging is
+ * MADV_DONTNEED (adjacent slots coalesced into one call) outside the
+ * lock; then the slots go to their slab's clean free list. A slab with
+ * nothing used and nothing dirty is empty: one per class is kept as a
+ * spare, the others are unmapped. The scheduler's per-P caches sit on top
+ * of this pool.
  *
  * Slot states: FRESH (never handed out, beyond slab->bump) -> USED ->
  * DIRTY (in the class LIFO) -> USED again, or -> SCAVENGING (taken for
@@ -99,7 +104,7 @@
 #define PREPARE_BATCH    32u
 #define DIRTY_BYTES      ((size_t)1 << 30)
 #define DIRTY_KEEP       4096u      /* most dirty stacks kept per class */
-#define DIRTY_MAX        256u        /* most scavenged in one batch */
+#define DIRTY_BATCH      256u        /* most scavenged in one batch */
 #define DIRTY_MIN        4u
 #define NCLASS           18          /* default + 2^14 .. 2^30 */
 
@@ -138,8 +143,11 @@ struct stack_class {
 	size_t slot_bytes;           /* gap + size */
 	uint32_t next_nslots, max_nslots;
 	slab *partial, *all, *spare;
-	slot_ref *dirty;             /* LIFO, newest at the end; NULL until used */
-	uint32_t ndirty, dirty_cap;
+	/* Free dirty stacks: dirty[dhead, dtail), oldest first, newest at the
+	 * end (handed out first: warm). Grows as needed; dkeep of them stay,
+	 * the monitor scavenges the excess, oldest first (goc__stack_scavenge). */
+	slot_ref *dirty;             /* NULL until used */
+	uint32_t dhead, dtail, dcap, dkeep;
 };
 
 static struct {
@@ -259,7 +267,7 @@ static void class_init(stack_class *c, size_t size)
 	c->max_nslots = n < 1 ? 1 : n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : (uint32_t)n;
 	c->next_nslots = c->max_nslots < SLAB_FIRST_SLOTS ? c->max_nslots : SLAB_FIRST_SLOTS;
 	size_t d = DIRTY_BYTES / size;
-	c->dirty_cap = d < DIRTY_MIN ? DIRTY_MIN : d > DIRTY_KEEP ? DIRTY_KEEP : (uint32_t)d;
+	c->dkeep = d < DIRTY_MIN ? DIRTY_MIN : d > DIRTY_KEEP ? DIRTY_KEEP : (uint32_t)d;
 }
 
 static void pool_init(void)
@@ -476,10 +484,27 @@ static size_t slot_hot_pages(const slab *sl, uint32_t idx, struct iovec *wr, str
 }
 
 /* Prepare fresh slots [from, to): guards, then prefault (lock held). */
-static void slab_prepare(slab *sl, uint32_t from, uint32_t to)
-{
+/* Pages to fault in after pool.lock is dropped (a fault on a VM costs tens
+ * of microseconds: under the lock, it would serialise every worker that
+ * needs a stack). Faulting a page another thread already touches is
+ * harmless. */
+typedef struct prefault {
 	struct iovec wr[PREPARE_BATCH], rd[PREPARE_BATCH];
-	uint32_t n = to - from, ng = 0, nrd = 0;
+	size_t nwr, nrd;
+} prefault;
+
+static void prefault_apply(const prefault *pf)
+{
+	if (pf->nwr)
+		goc__vm_apply(GOC__VM_PREFAULT_WRITE, pf->wr, pf->nwr);
+	if (pf->nrd)
+		goc__vm_apply(GOC__VM_PREFAULT_READ, pf->rd, pf->nrd);
+}
+
+static void slab_prepare(slab *sl, uint32_t from, uint32_t to, prefault *pf)
+{
+	struct iovec wr[PREPARE_BATCH];
+	uint32_t n = to - from, ng = 0;
 	if (pool.markers) {
 		for (uint32_t i = 0; i < n && pool.guards_used + ng < pool.guards_max; i++, ng++)
 			wr[ng] = (struct iovec){slot_lo(sl, from + i) - gap_bytes, gap_bytes};
@@ -499,16 +524,14 @@ static void slab_prepare(slab *sl, uint32_t from, uint32_t to)
 	if (pool.no_prefault)
 		return;
 	for (uint32_t i = 0; i < n; i++)
-		nrd += (uint32_t)slot_hot_pages(sl, from + i, &wr[i], &rd[nrd]);
-	goc__vm_apply(GOC__VM_PREFAULT_WRITE, wr, n);
-	goc__vm_apply(GOC__VM_PREFAULT_READ, rd, nrd);
+		pf->nrd += slot_hot_pages(sl, from + i, &pf->wr[pf->nwr++], &pf->rd[pf->nrd]);
 }
 
 /* A free slot of class c, or false when a new slab cannot be mapped. */
-static bool slot_take(stack_class *c, slot_ref *r)
+static bool slot_take(stack_class *c, slot_ref *r, prefault *pf)
 {
-	if (c->ndirty) {
-		*r = c->dirty[--c->ndirty];
+	if (c->dtail > c->dhead) {
+		*r = c->dirty[--c->dtail];
 		r->sl->ndirty--;
 		return true;
 	}
@@ -522,7 +545,7 @@ static bool slot_take(stack_class *c, slot_ref *r)
 		r->idx = sl->bump++;
 		if (r->idx >= sl->prepared) {
 			uint32_t to = r->idx + PREPARE_BATCH;
-			slab_prepare(sl, r->idx, to < sl->nslots ? to : sl->nslots);
+			slab_prepare(sl, r->idx, to < sl->nslots ? to : sl->nslots, pf);
 		}
 	}
 	if (sl->nfree == 0 && sl->bump == sl->nslots)
@@ -610,17 +633,38 @@ static void scavenge(slot_ref *refs, uint32_t n)
 /* Take up to max of class c's dirty slots, oldest first (lock held). */
 static uint32_t dirty_take_oldest(stack_class *c, slot_ref *out, uint32_t max)
 {
-	uint32_t n = c->ndirty < max ? c->ndirty : max;
-	if (n == 0)
-		return 0; /* c->dirty may not exist yet */
+	uint32_t have = c->dtail - c->dhead;
+	uint32_t n = have < max ? have : max;
 	for (uint32_t i = 0; i < n; i++) {
-		out[i] = c->dirty[i];
+		out[i] = c->dirty[c->dhead + i];
 		slab *sl = out[i].sl;
 		sl->state[out[i].idx] = (uint8_t)((sl->state[out[i].idx] & SLOT_GUARDED) | SLOT_SCAVENGING);
 	}
-	memmove(c->dirty, c->dirty + n, sizeof(slot_ref) * (c->ndirty - n));
-	c->ndirty -= n;
+	c->dhead += n;
+	if (c->dhead == c->dtail)
+		c->dhead = c->dtail = 0;
 	return n;
+}
+
+/* Room for one more dirty stack at dtail: compact or grow the array.
+ * False when there is no memory for it. */
+static bool dirty_make_room(stack_class *c)
+{
+	if (c->dirty && c->dtail < c->dcap)
+		return true;
+	if (c->dirty && c->dhead >= c->dcap / 2) {
+		memmove(c->dirty, c->dirty + c->dhead, sizeof(slot_ref) * (c->dtail - c->dhead));
+		c->dtail -= c->dhead;
+		c->dhead = 0;
+		return true;
+	}
+	uint32_t ncap = c->dcap ? 2 * c->dcap : c->dkeep;
+	slot_ref *d = realloc(c->dirty, sizeof(slot_ref) * ncap);
+	if (!d)
+		return false;
+	c->dirty = d;
+	c->dcap = ncap;
+	return true;
 }
 
 /* ---- the API ------------------------------------------------------------ */
@@ -634,7 +678,8 @@ int goc__stack_alloc(goc__stack *s, size_t size)
 		pool_init();
 	stack_class *c = class_for(round_up(size, page_bytes));
 	slot_ref r;
-	if (!slot_take(c, &r)) {
+	prefault pf = {.nwr = 0, .nrd = 0};
+	if (!slot_take(c, &r, &pf)) {
 		goc__lock_release(&pool.lock);
 		return GOC_ENOMEM;
 	}
@@ -649,18 +694,11 @@ int goc__stack_alloc(goc__stack *s, size_t size)
 	if (c->spare == sl)
 		c->spare = NULL;
 	bool guarded = slot_guarded(sl, r.idx);
-	struct iovec wr, rd;
-	size_t nrd = 0;
-	bool prefault = (st & SLOT_STATE) == SLOT_CLEAN && !pool.no_prefault;
-	if (prefault)
-		nrd = slot_hot_pages(sl, r.idx, &wr, &rd);
+	/* A recycled clean slot lost its pages to MADV_DONTNEED. */
+	if ((st & SLOT_STATE) == SLOT_CLEAN && !pool.no_prefault && pf.nwr == 0)
+		pf.nrd = slot_hot_pages(sl, r.idx, &pf.wr[pf.nwr++], &pf.rd[0]);
 	goc__lock_release(&pool.lock);
-
-	if (prefault) {
-		/* A recycled clean slot lost its pages to MADV_DONTNEED. */
-		goc__vm_apply(GOC__VM_PREFAULT_WRITE, &wr, 1);
-		goc__vm_apply(GOC__VM_PREFAULT_READ, &rd, nrd);
-	}
+	prefault_apply(&pf);
 	s->lo = slot_lo(sl, r.idx);
 	s->size = c->size;
 	s->priv = (void *)((uintptr_t)sl | (guarded ? PRIV_GUARDED : 0));
@@ -684,38 +722,63 @@ void goc__stack_free(goc__stack *s)
 	s->lo = NULL;
 	s->priv = NULL;
 
-	slot_ref batch[DIRTY_MAX / 2 + 1];
-	uint32_t nbatch = 0;
+	bool now = false;
 	goc__lock_acquire(&pool.lock);
 	if ((sl->state[idx] & SLOT_STATE) != SLOT_USED)
 		goc__panic("stack: freeing slot %u of slab %p, which is not in use", idx, (void *)sl->base);
 	sl->nused--;
 	sl->ndirty++;
-	if (!c->dirty)
-		c->dirty = malloc(sizeof(slot_ref) * c->dirty_cap);
-	if (c->dirty && c->ndirty == c->dirty_cap)
-		nbatch = dirty_take_oldest(c, batch, c->dirty_cap / 2 < DIRTY_MAX / 2 ? c->dirty_cap / 2 : DIRTY_MAX / 2);
-	if (c->dirty) {
-		c->dirty[c->ndirty++] = (slot_ref){sl, idx};
+	if (dirty_make_room(c)) {
+		c->dirty[c->dtail++] = (slot_ref){sl, idx};
 		sl->state[idx] = (uint8_t)((sl->state[idx] & SLOT_GUARDED) | SLOT_DIRTY);
 	} else {
-		/* No memory for the LIFO: scavenge this one at once. */
-		batch[nbatch++] = (slot_ref){sl, idx};
+		/* No memory to remember it: scavenge it at once. */
 		sl->state[idx] = (uint8_t)((sl->state[idx] & SLOT_GUARDED) | SLOT_SCAVENGING);
+		now = true;
 	}
 	goc__lock_release(&pool.lock);
-	scavenge(batch, nbatch);
+	if (now)
+		scavenge(&(slot_ref){sl, idx}, 1);
+}
+
+/* Small batches: each madvise may cost a TLB shootdown, and the budget is
+ * only checked between batches. */
+#define SCAVENGE_BATCH 16u
+
+uint32_t goc__stack_scavenge(int64_t budget_ns)
+{
+	slot_ref batch[SCAVENGE_BATCH];
+	uint32_t total = 0;
+	int64_t start = goc__nanotime();
+	int64_t until = budget_ns > INT64_MAX - start ? INT64_MAX : start + budget_ns;
+	for (int i = 0; i < NCLASS; i++) {
+		stack_class *c = &pool.cls[i];
+		for (;;) {
+			goc__lock_acquire(&pool.lock);
+			uint32_t have = c->dtail - c->dhead;
+			uint32_t excess = have > c->dkeep ? have - c->dkeep : 0;
+			uint32_t n = dirty_take_oldest(c, batch, excess < SCAVENGE_BATCH ? excess : SCAVENGE_BATCH);
+			goc__lock_release(&pool.lock);
+			if (n == 0)
+				break;
+			scavenge(batch, n);
+			total += n;
+			if (goc__nanotime() >= until)
+				return total;
+		}
+	}
+	return total;
 }
 
 void goc__stack_trim(void)
 {
-	slot_ref batch[DIRTY_MAX];
+	slot_ref batch[DIRTY_BATCH];
 	slab *unmap = NULL;
 	for (int i = 0; i < NCLASS; i++) {
 		stack_class *c = &pool.cls[i];
 		for (;;) {
 			goc__lock_acquire(&pool.lock);
-			uint32_t n = dirty_take_oldest(c, batch, DIRTY_MAX);
+			uint32_t n = dirty_take_oldest(c, batch, DIRTY_BATCH);
 			goc__lock_release(&pool.lock);
 			if (n == 0)
 				break;

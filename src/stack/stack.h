@@ -42,6 +42,10 @@ bool goc__stack_is_guarded(const goc__stack *s);
 /* Give every free stack's memory back to the OS now, and unmap empty slabs.
  * Stacks in use are untouched. */
 void goc__stack_trim(void);
+/* Give back the memory of free stacks beyond what the pool keeps warm,
+ * oldest first, for about budget_ns (the monitor's paced scavenger).
+ * Returns how many stacks were scavenged. */
+uint32_t goc__stack_scavenge(int64_t budget_ns);
 /* Release cached stack memory (runtime shutdown): goc__stack_trim. */
 void goc__stack_shutdown(void);
 
