@@ -16,7 +16,10 @@
  *                 (an event the poller harvested just before the fd was
  *                 unregistered, a call racing goc_fd_close) always points to
  *                 a pd, at worst a recycled one: the worst it can cause is a
- *                 spurious wake-up, which every waiter tolerates.
+ *                 spurious wake-up, which every waiter tolerates. A pd
+ *                 reaches the polling thread through the OS poller, which
+ *                 publishes it: what was written before goc__os_poll_add
+ *                 happens before pd_ready runs (src/os/poll_epoll.c).
  *
  * Waiting (goc__pd_wait), the parking protocol of internal.h: under the pd
  * lock, take a readiness token if one is set; else queue a waiter record

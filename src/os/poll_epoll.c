@@ -1,7 +1,17 @@
 /* poll_epoll.c - goc__os_poll_* on Linux epoll (see poll.h).
  * An eventfd registered with a NULL pollable is the interrupt: writing it
  * wakes the blocked poller; the poller drains it. Linux only (the build
- * globs src/os/; poll_kqueue.c serves the BSDs and macOS). */
+ * globs src/os/; poll_kqueue.c serves the BSDs and macOS).
+ *
+ * Publication: a pollable is written by the thread that registers it (a
+ * pd fresh from calloc, see src/net/netpoll.c) and read by whichever thread
+ * polls its events. The kernel orders the two (an fd is reported only
+ * after epoll_ctl added it), but the C memory model does not see that
+ * order, nor does TSan (epoll_pwait2 goes through syscall(2), which it does
+ * not intercept). So registration makes a release increment of
+ * `registrations` before epoll_ctl, and a poll that got events makes an
+ * acquire load of it before it calls any callback: everything written
+ * before a registration happens before the dispatch of its events. */
 #if defined(__linux__)
 
 #include "poll.h"
@@ -19,6 +29,7 @@ static int epfd = -1;
 static int evfd = -1;
 static _Atomic uint32_t interrupt_pending;
 static _Atomic uint64_t polls;   /* goc__os_poll_count */
+static _Atomic uint64_t registrations;   /* publishes pollables (see the top) */
 
 static int wait_ms(struct epoll_event *evs, int max, int64_t deadline);
 static int dispatch(struct epoll_event *evs, int n);
@@ -54,6 +65,8 @@ void goc__os_poll_close(void)
 int goc__os_poll_add(int fd, goc__pollable *p)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = p};
+	/* release: pairs with dispatch's acquire (see the top). */
+	atomic_fetch_add_explicit(&registrations, 1, memory_order_release);
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -126,6 +139,8 @@ static int wait_ms(struct epoll_event *evs, int max, int64_t deadline)
 static int dispatch(struct epoll_event *evs, int n)
 {
 	int fired = 0;
+	if (n > 0) /* acquire: pairs with goc__os_poll_add's release */
+		(void)atomic_load_explicit(&registrations, memory_order_acquire);
 	for (int i = 0; i < n; i++) {
 		goc__pollable *p = evs[i].data.ptr;
 		if (!p) {

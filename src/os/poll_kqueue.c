@@ -10,7 +10,11 @@
  * The interrupt is a non-blocking pipe whose read end is registered with
  * NULL udata: writing one byte wakes the poller; the poller drains it.
  * Same invariants as poll_epoll.c: one poller blocks at a time (sched's
- * poller_active), others poll with deadline 0. */
+ * poller_active), others poll with deadline 0; and the same publication of
+ * pollables: a release increment of `registrations` before kevent adds an
+ * fd, an acquire load of it after a poll that got events, so what the
+ * registering thread wrote into the pollable happens before its callback
+ * (the kernel's order is invisible to the memory model and to TSan). */
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
         defined(__DragonFly__)
 
@@ -37,6 +41,7 @@ static int kq = -1;
 static int wake_rd = -1, wake_wr = -1;
 static _Atomic uint32_t interrupt_pending;
 static _Atomic uint64_t polls;
+static _Atomic uint64_t registrations;   /* publishes pollables (see the top) */
 
 static int set_flags(int fd)
 {
@@ -97,6 +102,8 @@ int goc__os_poll_add(int fd, goc__pollable *p)
 	struct kevent ev[2];
 	EV_SET(&ev[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, (kq_udata)p);
 	EV_SET(&ev[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, (kq_udata)p);
+	/* release: pairs with goc__os_poll_wait's acquire. */
+	atomic_fetch_add_explicit(&registrations, 1, memory_order_release);
 	return kevent(kq, ev, 2, NULL, 0, NULL) < 0 ? -errno : 0;
 }
 
@@ -134,6 +141,8 @@ int goc__os_poll_wait(int64_t deadline)
 	struct kevent evs[128];
 	int n = kevent(kq, NULL, 0, evs, 128, tsp);
 	int fired = 0;
+	if (n > 0) /* acquire: pairs with goc__os_poll_add's release */
+		(void)atomic_load_explicit(&registrations, memory_order_acquire);
 	for (int i = 0; i < n; i++) {
 		goc__pollable *p = (goc__pollable *)evs[i].udata;
 		if (!p) {
