@@ -6,10 +6,11 @@
  * Observing "blocked": where a test needs a goroutine parked in a channel
  * operation before its next step, it uses what the API reveals (a
  * try_send on an unbuffered channel succeeds only when a receiver is
- * parked). Where nothing reveals it (the order among several blocked
- * senders) the test switches to one worker and yields, which the scheduler
- * makes deterministic: a spawned goroutine runs (and parks) before the
- * yielding one resumes. No test sleeps to synchronise. */
+ * parked). Where nothing else reveals it (the order among several blocked
+ * senders) the test waits for goc_stats' count of goroutine waits to move:
+ * yielding on one worker is not enough, since under load the monitor may
+ * hand a hogged worker's goroutines to another thread. No test sleeps to
+ * synchronise. */
 #include "check.h"
 
 #include <goc.h>
@@ -28,17 +29,23 @@ static int64_t now_ns(void)
 
 #define MS (1000000LL)
 
-/* Run with a single worker for tests that order goroutines by yielding. */
-static int saved_procs;
-static void one_worker_begin(void)
+/* The number of goroutine waits (parks) so far. */
+static uint64_t parks_so_far(void)
 {
-	saved_procs = goc_procs(1);
-	for (int i = 0; i < 10; i++)
-		goc_yield();
+	goc_stats_t s;
+	CHECK_EQ(goc_stats(&s), 0);
+	return s.parks;
 }
-static void one_worker_end(void)
+
+/* Yield until some goroutine has parked since parks_so_far() gave base:
+ * the one just spawned is then queued on its channel. */
+static void wait_for_a_park_since(uint64_t base)
 {
-	goc_procs(saved_procs);
+	int64_t give_up = now_ns() + 20000 * MS;
+	while (parks_so_far() <= base) {
+		CHECK(now_ns() < give_up);
+		goc_yield();
+	}
 }
 static void yield_some(void)
 {
@@ -244,13 +251,13 @@ enum { NQUEUE = 8 };
 
 static void test_blocked_senders_are_served_in_arrival_order(void)
 {
-	one_worker_begin();
 	goc_chan *c = goc_chan_make(sizeof(long), 0);
 	struct sender_arg a[NQUEUE];
 	for (int i = 0; i < NQUEUE; i++) {
 		a[i] = (struct sender_arg){ .c = c, .value = i, .finished = goc_chan_make(0, 0) };
+		uint64_t base = parks_so_far();
 		CHECK_EQ(goc_go(sender, &a[i]), 0);
-		yield_some(); /* sender i parks before sender i+1 starts */
+		wait_for_a_park_since(base); /* sender i is queued before sender i+1 starts */
 	}
 	for (long i = 0; i < NQUEUE; i++) {
 		long v = -1;
@@ -262,18 +269,17 @@ static void test_blocked_senders_are_served_in_arrival_order(void)
 		goc_chan_release(a[i].finished);
 	}
 	goc_chan_release(c);
-	one_worker_end();
 }
 
 static void test_blocked_receivers_are_served_in_arrival_order(void)
 {
-	one_worker_begin();
 	goc_chan *c = goc_chan_make(sizeof(long), 0);
 	struct receiver_arg a[NQUEUE];
 	for (int i = 0; i < NQUEUE; i++) {
 		a[i] = (struct receiver_arg){ .c = c, .got = -1, .finished = goc_chan_make(0, 0) };
+		uint64_t base = parks_so_far();
 		CHECK_EQ(goc_go(receiver, &a[i]), 0);
-		yield_some();
+		wait_for_a_park_since(base);
 	}
 	for (long i = 0; i < NQUEUE; i++)
 		CHECK_EQ(goc_send(c, &i), 0);
@@ -283,7 +289,6 @@ static void test_blocked_receivers_are_served_in_arrival_order(void)
 		goc_chan_release(a[i].finished);
 	}
 	goc_chan_release(c);
-	one_worker_end();
 }
 
 /* ---- close -------------------------------------------------------------- */
