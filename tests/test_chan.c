@@ -646,6 +646,59 @@ static void test_foreign_threads_send_and_receive(void)
 	}
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+/* Two goroutines each send 8 letters into a channel with room for all of
+ * them: no send blocks, so without yield points a sender, once it runs,
+ * would send all 8 before the other sends any. Blocking sends and receives
+ * are yield points in simulation mode: under some seeds the letters
+ * interleave, and a seed replays its order. The child's exit status is 10
+ * + the number of runs of equal letters in the order received (12: not
+ * interleaved; 2 would be goc's deadlock report). */
+static goc_chan *letters;
+
+static void send_letters(void *arg)
+{
+	char letter = (char)(uintptr_t)arg;
+	for (int i = 0; i < 8; i++)
+		goc_send(letters, &letter);
+}
+
+static int letters_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	letters = goc_chan_make(1, 16);
+	goc_go(send_letters, (void *)(uintptr_t)'a');
+	goc_go(send_letters, (void *)(uintptr_t)'b');
+	int runs = 0;
+	char prev = 0, c;
+	for (int i = 0; i < 16; i++) {
+		if (goc_recv(letters, &c) != 0)
+			return 100;
+		runs += c != prev;
+		prev = c;
+	}
+	goc_chan_release(letters);
+	return 10 + runs;
+}
+
+/* Before any runtime starts in this process (goc_sim_fork forks). */
+static void test_blocking_send_and_recv_are_yield_points_in_simulation(void)
+{
+	char *argv[] = {"test_chan", NULL};
+	int most = 0;
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		int a = goc_sim_fork(&cfg, letters_program, 1, argv, -1, GOC_SEC(20));
+		int b = goc_sim_fork(&cfg, letters_program, 1, argv, -1, GOC_SEC(20));
+		CHECK(a >= 12 && a <= 26);
+		CHECK_EQ(a, b);
+		most = a > most ? a : most;
+	}
+	CHECK(most > 12);
+}
+
 int main_test(int argc, char **argv)
 {
 	RUN(test_make_rejects_size_overflow);
@@ -676,5 +729,6 @@ int main_test(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	RUN(test_blocking_send_and_recv_are_yield_points_in_simulation);
 	return goc_main(main_test, argc, argv);
 }

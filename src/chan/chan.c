@@ -14,9 +14,17 @@
  * Waiters are woken (goc__ready) after the channel lock is dropped, so the
  * woken goroutine never spins on a lock its waker still holds.
  *
+ * In simulation mode (src/sched/sim.c) a blocking send or receive (not the
+ * try forms) is a yield point, as a blocking select is: before it looks at
+ * the channel, the seed may switch to another goroutine. So the order of
+ * two operations that would both complete at once is explored too. Deadlines
+ * are compared with goc__clock_now (virtual in simulation mode), as
+ * select.c does.
+ *
  * Lock order: timer heap -> one channel lock -> run queues (hchan.h).
  */
 #include "hchan.h"
+#include "../sched/sim.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -178,6 +186,8 @@ static inline int chan_send(goc_chan *c, const void *elem, int mode, int64_t dea
 {
 	if (GOC__UNLIKELY(!c || (!elem && c->elem_size)))
 		return GOC_EINVAL;
+	if (GOC__UNLIKELY(goc__sim_active()) && mode != MODE_TRY)
+		goc__sim_point();
 	if (mode == MODE_TRY && !atomic_load_explicit(&c->closed, memory_order_acquire) && chan_full(c))
 		return GOC_EAGAIN;
 
@@ -199,7 +209,7 @@ static inline int chan_send(goc_chan *c, const void *elem, int mode, int64_t dea
 		return 0;
 	}
 	if (mode != MODE_BLOCK) {
-		if (mode == MODE_TRY || deadline <= goc__nanotime()) {
+		if (mode == MODE_TRY || deadline <= goc__clock_now()) {
 			goc__chanlock_release(&c->lock);
 			return mode == MODE_TRY ? GOC_EAGAIN : GOC_ETIMEDOUT;
 		}
@@ -248,6 +258,8 @@ static inline int chan_recv(goc_chan *c, void *out, int mode, int64_t deadline)
 {
 	if (GOC__UNLIKELY(!c))
 		return GOC_EINVAL;
+	if (GOC__UNLIKELY(goc__sim_active()) && mode != MODE_TRY)
+		goc__sim_point();
 	if (mode == MODE_TRY && chan_empty(c)) {
 		/* Order matters (as in Go): empty, then open, means there was a
 		 * moment when it was open and empty. Closed: re-check emptiness,
@@ -281,7 +293,7 @@ static inline int chan_recv(goc_chan *c, void *out, int mode, int64_t deadline)
 		return GOC_ECLOSED;
 	}
 	if (mode != MODE_BLOCK) {
-		if (mode == MODE_TRY || deadline <= goc__nanotime()) {
+		if (mode == MODE_TRY || deadline <= goc__clock_now()) {
 			goc__chanlock_release(&c->lock);
 			return mode == MODE_TRY ? GOC_EAGAIN : GOC_ETIMEDOUT;
 		}
