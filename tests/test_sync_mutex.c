@@ -313,6 +313,46 @@ static void test_foreign_thread_deadline_and_wake(void)
 	CHECK_EQ(atomic_load(&mu.state), 0);
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+static goc_mutex sim_mu = GOC_MUTEX_INIT;
+
+static void lock_and_unlock_sim_mu(void *arg)
+{
+	(void)arg;
+	goc_mutex_lock(&sim_mu);
+	goc_mutex_unlock(&sim_mu);
+}
+
+/* Exit status 0 when the waiter starved and was handed the lock. */
+static int starvation_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	CHECK_EQ(goc_mutex_lock(&sim_mu), 0);
+	CHECK_EQ(goc_go(lock_and_unlock_sim_mu, NULL), 0);
+	goc_sleep(MS(5));                      /* the waiter queues, waits 5 virtual ms */
+	CHECK_EQ(goc_mutex_unlock(&sim_mu), 0); /* wakes it: normal mode */
+	CHECK_EQ(goc_mutex_trylock(&sim_mu), 0); /* it has not run yet: we barge in */
+	goc_sleep(MS(1));                      /* it runs, loses, has starved: STARVING */
+	CHECK_EQ(goc_mutex_unlock(&sim_mu), 0); /* starvation mode: handed to it */
+	return goc_mutex_trylock(&sim_mu) == GOC_EAGAIN ? 0 : 1;
+}
+
+/* Starvation is measured on goc_now's clock, virtual in simulation mode:
+ * a waiter that waited 5 virtual ms (microseconds of real time) starves,
+ * so the next unlock hands it the lock and a trylock right after fails.
+ * Measured on the real clock it would not starve, and the trylock would
+ * barge in. Before any runtime starts in this process (goc_sim_fork). */
+static void test_starvation_is_measured_in_virtual_time_in_simulation(void)
+{
+	char *argv[] = {"test_sync_mutex", NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, starvation_program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
+}
+
 static int real_main(int argc, char **argv)
 {
 	(void)argc;
@@ -334,6 +374,7 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
+	RUN(test_starvation_is_measured_in_virtual_time_in_simulation);
 	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

@@ -20,7 +20,10 @@
  * loses goes back to the head of the queue. A waiter that has waited over
  * 1 ms sets STARVING: from then on the lock is handed to the oldest waiter
  * directly, new lockers queue at the tail, and the mode ends when a waiter
- * that got the lock waited under 1 ms or was the last one.
+ * that got the lock waited under 1 ms or was the last one. Waits (and
+ * deadlines) are measured on goc__clock_now, goc_now's clock: virtual in
+ * simulation mode, so there the mode switches with the seeded schedule,
+ * not with the host's speed.
  *
  * Handoff rule. In starvation mode, whoever sets LOCKED (the unlocker, which
  * takes the lock straight back after its clearing instruction, or any locker
@@ -52,6 +55,7 @@
  * fails and retakes the free lock.
  */
 #include "semtab.h"
+#include "../sched/sim.h"
 
 #define M_LOCKED       1u
 #define M_WOKEN        2u
@@ -182,7 +186,7 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline, bool owe_hand
 		 * here, unless we are the awake locker: then we queue anyway
 		 * (clearing WOKEN on the way in, which unlockers rely on) and
 		 * time out at once. */
-		if (!awoke && deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
+		if (!awoke && deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline)
 			return GOC_ETIMEDOUT;
 
 		goc__semw w = {0};
@@ -211,7 +215,7 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline, bool owe_hand
 		awoke = false;
 		bool lifo = wait_start != 0;
 		if (!wait_start)
-			wait_start = goc__nanotime();
+			wait_start = goc__clock_now();
 		w.since = wait_start;
 		goc__semq_push(r, m, &w, lifo);
 		int res = goc__semq_park(r, &w, GOC__WAIT_MUTEX, m, deadline);
@@ -233,7 +237,7 @@ static GOC__NOINLINE int lock_slow(goc_mutex *m, int64_t deadline, bool owe_hand
 			atomic_thread_fence(memory_order_acquire);
 			return 0;
 		}
-		starving = starving || goc__nanotime() - wait_start > STARVATION_NS;
+		starving = starving || goc__clock_now() - wait_start > STARVATION_NS;
 		awoke = true;
 		iter = 0;
 		old = atomic_load_explicit(&m->state, memory_order_relaxed);
@@ -294,7 +298,7 @@ static bool handoff(goc_mutex *m, bool keep_if_none)
 		}
 		/* Leave starvation mode when this waiter did not starve or was
 		 * the last: the same rule as Go's, applied by the giver. */
-		bool stay = goc__nanotime() - w->since > STARVATION_NS;
+		bool stay = goc__clock_now() - w->since > STARVATION_NS;
 		STATE_UPDATE(m, old, stay ? minus_waiter(old) : minus_waiter(old) & ~M_STARVING);
 		w->handoff = true;
 		goc__ready(w->g);

@@ -30,6 +30,7 @@
  * flags set, the only concurrent state changes are readers leaving.
  */
 #include "semtab.h"
+#include "../sched/sim.h"
 
 enum {
 	RW_WRITER = 1u,
@@ -144,7 +145,7 @@ static GOC__NOINLINE int rlock_slow(goc_rwmutex *rw, int64_t deadline)
 			}
 			continue;
 		}
-		if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline) {
+		if (deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline) {
 			goc__semroot_unlock(r);
 			return GOC_ETIMEDOUT;
 		}
@@ -230,7 +231,7 @@ static GOC__NOINLINE int lock_slow(goc_rwmutex *rw, int64_t deadline)
 			}
 			continue;
 		}
-		if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline) {
+		if (deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline) {
 			goc__semroot_unlock(r);
 			return GOC_ETIMEDOUT;
 		}
