@@ -84,7 +84,7 @@ static void test_stage_cancelled_while_blocked(void)
 	goc_chan *sq = goc_stage(done, ones, square, NULL, sizeof(long), 0);
 	CHECK_EQ(recv_long(sq), 1);
 	goc_close(done);
-	CHECK(closes(sq));
+	CHECK(drains_to_close(sq)); /* the stage's next value may be in flight */
 	goc_chan_release(sq);
 	goc_chan_release(ones);
 	goc_chan_release(done);
@@ -161,7 +161,7 @@ static void test_pool_cancelled_with_workers_blocked(void)
 	goc_chan *out = goc_pool(done, ones, 16, square, NULL, sizeof(long), 0);
 	CHECK_EQ(recv_long(out), 1);
 	goc_close(done); /* 16 workers, most blocked sending: all end */
-	CHECK(closes(out));
+	CHECK(drains_to_close(out)); /* a worker not yet parked may still send */
 	goc_chan_release(out);
 	goc_chan_release(ones);
 	goc_chan_release(done);

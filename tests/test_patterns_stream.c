@@ -121,7 +121,10 @@ static void test_or_done_stops_on_done(void)
 	LEAK_END();
 }
 
-/* done closed while the goroutine holds a value nobody reads. */
+/* done closed while the goroutine holds a value nobody reads. If it had
+ * not reached its select when done closed, that select may find both done
+ * and our receive ready and send the value it holds (Go semantics); after
+ * that it sees done first, so value 1 is all that may still arrive. */
 static void test_or_done_stops_while_sending(void)
 {
 	LEAK_BEGIN();
@@ -130,6 +133,9 @@ static void test_or_done_stops_while_sending(void)
 	for (int i = 0; i < 10; i++)
 		goc_yield();
 	goc_close(done);
+	long v = 0;
+	int r = goc_recv_until(out, &v, goc_now() + PROMPT);
+	CHECK(r == GOC_ECLOSED || (r == 0 && v == 1));
 	CHECK(closes(out)); /* nothing more arrives after done */
 	goc_chan_release(out);
 	goc_chan_release(in);
@@ -266,7 +272,7 @@ static void test_bridge_stops_on_done_and_releases_streams(void)
 	goc_chan *out = goc_bridge(done, chans, sizeof(long));
 	CHECK_EQ(recv_long(out), 1);
 	goc_close(done);
-	CHECK(closes(out));
+	CHECK(drains_to_close(out)); /* value 2 may be in flight */
 	goc_chan_release(out);
 	goc_chan_release(chans);
 	goc_chan_release(done);
@@ -306,7 +312,7 @@ static void test_bridge_with_a_live_producer(void)
 	for (long s = 0; s < 100; s++)
 		CHECK_EQ(recv_long(out), s);
 	goc_close(done); /* both the producer and the bridge stop */
-	CHECK(closes(out));
+	CHECK(drains_to_close(out)); /* the value the bridge holds may be in flight */
 	CHECK_EQ(goc_leakcheck(PROMPT), 0);
 	goc_chan_release(out);
 	goc_chan_release(chans);
@@ -338,7 +344,7 @@ static void test_repeat_cycles_until_done(void)
 	for (int i = 0; i < 10; i++)
 		CHECK_EQ(recv_long(r), i % 3 + 1);
 	goc_close(done);
-	CHECK(closes(r));
+	CHECK(drains_to_close(r)); /* the next value may be in flight */
 	goc_chan_release(r);
 	goc_chan_release(done);
 	LEAK_END();
@@ -403,7 +409,7 @@ static void test_repeat_fn(void)
 	for (long i = 1; i <= 100; i++)
 		CHECK_EQ(recv_long(r), i);
 	goc_close(done);
-	CHECK(closes(r));
+	CHECK(drains_to_close(r)); /* the next value may be in flight */
 	goc_chan_release(r);
 	goc_chan_release(done);
 	LEAK_END();
@@ -438,7 +444,7 @@ static void test_repeat_signals(void)
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ(goc_recv(ticks, NULL), 0);
 	goc_close(done);
-	CHECK(closes(ticks));
+	CHECK(drains_to_close(ticks)); /* the next signal may be in flight */
 	goc_chan_release(ticks);
 	goc_chan_release(done);
 	LEAK_END();
@@ -458,7 +464,7 @@ static void test_cancelling_a_chain_of_helpers(void)
 	CHECK_EQ(recv_long(c), 7);
 	CHECK_EQ(recv_long(outs[1]), 7);
 	goc_close(done);
-	CHECK(closes(c));
+	CHECK(drains_to_close(c)); /* take's next value may be in flight */
 	goc_chan *all[] = { a, b, outs[0], outs[1], c };
 	for (int i = 0; i < 5; i++)
 		goc_chan_release(all[i]);
