@@ -2,8 +2,10 @@
  * a valid Chrome trace: the file parses as JSON (a strict checker below, RFC
  * 8259 grammar), every event has the fields the format requires, and the
  * counts of spawn, exit, run and block events match what the traced
- * program did. The GOC_TRACE run is a three-stage pipeline in a child
- * process (this binary re-executed with "pipeline"). */
+ * program did. The traced program is the three-stage pipeline of
+ * docs/examples/debug_trace.c (included below): under GOC_TRACE in a child
+ * process (this binary re-executed with "pipeline"), and as the example
+ * itself runs it, between goc_trace_start and goc_trace_stop. */
 #include "test_debug_util.h"
 
 #include <goc.h>
@@ -11,6 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The example's pipeline (stage, generate, square, sum_of_squares) and its
+ * goc_main function, run (N = 100 numbers); not its main. */
+#define DEBUG_TRACE_NO_MAIN
+#include "../docs/examples/debug_trace.c"
 
 /* ---- a strict JSON checker that also reads trace events --------------------
  * Parses one value; for each object directly inside the "traceEvents"
@@ -307,32 +314,9 @@ static void check_event_fields(const jp *p)
 	}
 }
 
-/* ---- the traced program: a pipeline ------------------------------------ */
+/* ---- the traced program: the example's pipeline ------------------------ */
 
 #define ITEMS 200
-
-typedef struct stage {
-	goc_chan *in, *out;
-} stage;
-
-static void generate(void *arg)
-{
-	goc_chan *out = arg;
-	for (int i = 1; i <= ITEMS; i++)
-		goc_send(out, &i);
-	goc_close(out);
-}
-
-static void square(void *arg)
-{
-	stage *s = arg;
-	int v;
-	while (goc_recv(s->in, &v) == 0) {
-		v *= v;
-		goc_send(s->out, &v);
-	}
-	goc_close(s->out);
-}
 
 static void *slow(void *arg)
 {
@@ -342,20 +326,24 @@ static void *slow(void *arg)
 
 static int pipeline(int argc, char **argv)
 {
-	goc_chan *a = goc_chan_make(sizeof(int), 0), *b = goc_chan_make(sizeof(int), 0);
-	goc_go(generate, a);
-	stage s = {a, b};
-	goc_go(square, &s);
-	long sum = 0;
-	int v;
-	while (goc_recv(b, &v) == 0)
-		sum += v;
+	long sum = sum_of_squares(ITEMS);
 	goc_blocking(slow, NULL);
 	goc_sleep(GOC_MS(2)); /* the stages' exit events are in before the trace ends */
-	goc_chan_release(a);
-	goc_chan_release(b);
 	printf("%ld\n", sum);
 	return 0;
+}
+
+/* Run slices carry the goroutine's entry function in their names. */
+static bool saw_stage_runs(const jp *p)
+{
+	bool saw_square = false, saw_generate = false;
+	for (size_t i = 0; i < p->nev; i++) {
+		if (strcmp(p->ev[i].cat, "run") != 0)
+			continue;
+		saw_square |= strstr(p->ev[i].name, " square") != NULL;
+		saw_generate |= strstr(p->ev[i].name, " generate") != NULL;
+	}
+	return saw_square && saw_generate;
 }
 
 /* ---- tests ----------------------------------------------------------------- */
@@ -401,15 +389,7 @@ static void test_goc_trace_env_writes_a_valid_chrome_trace_of_a_pipeline(void)
 	CHECK(blocks >= ITEMS / 2);
 	CHECK(chan_blocks >= ITEMS / 2);
 	CHECK(count(&p, "i", "unblock") >= ITEMS / 2);
-	/* Run slices carry the goroutine's entry function in their names. */
-	bool saw_square = false, saw_generate = false;
-	for (size_t i = 0; i < p.nev; i++) {
-		if (strcmp(p.ev[i].cat, "run") != 0)
-			continue;
-		saw_square |= strstr(p.ev[i].name, " square") != NULL;
-		saw_generate |= strstr(p.ev[i].name, " generate") != NULL;
-	}
-	CHECK(saw_square && saw_generate);
+	CHECK(saw_stage_runs(&p));
 	/* One named track per thread that reported events. */
 	size_t tracks = 0;
 	for (size_t i = 0; i < p.nev; i++)
@@ -437,10 +417,10 @@ static int api_main(int argc, char **argv)
 	CHECK_EQ(goc_trace_start(path), 0);
 	CHECK_EQ(goc_trace_start(path), GOC_EBUSY);
 	goc_chan *c = goc_chan_make(sizeof(int), 0);
-	enum { N = 10 };
-	for (int i = 0; i < N; i++)
+	enum { SENDERS = 10 };
+	for (int i = 0; i < SENDERS; i++)
 		CHECK_EQ(goc_go(add_one, c), 0);
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < SENDERS; i++) {
 		int v;
 		CHECK_EQ(goc_recv(c, &v), 0);
 	}
@@ -452,9 +432,9 @@ static int api_main(int argc, char **argv)
 	unlink(path);
 	jp p = parse_trace(text);
 	check_event_fields(&p);
-	CHECK_EQ(count(&p, "i", "spawn"), N);
-	CHECK_EQ(count(&p, "i", "exit"), N);
-	CHECK(count(&p, "X", "run") >= N);
+	CHECK_EQ(count(&p, "i", "spawn"), SENDERS);
+	CHECK_EQ(count(&p, "i", "exit"), SENDERS);
+	CHECK(count(&p, "X", "run") >= SENDERS);
 	free(p.ev);
 	free(text);
 	return 0;
@@ -463,6 +443,26 @@ static int api_main(int argc, char **argv)
 static void test_trace_start_and_stop_record_between_them(void)
 {
 	CHECK_EQ(run_main_procs_1_and_2(api_main, 0, NULL), 0);
+}
+
+/* The documented example, run as it runs (its goc_main function with a
+ * file name), writes a valid trace of its two stages. */
+static void test_the_documented_example_writes_a_valid_trace(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/goc_trace_doc_%d.json", (int)getpid());
+	char *argv[] = {"debug_trace", path, NULL};
+	CHECK_EQ(run_main_procs_1_and_2(run, 2, argv), 0); /* the file of the last run stays */
+	char *text = read_file(path);
+	unlink(path);
+	jp p = parse_trace(text);
+	check_event_fields(&p);
+	CHECK_EQ(count(&p, "i", "spawn"), 2); /* generate and square */
+	CHECK(count(&p, "X", "run") >= 2);
+	CHECK(count(&p, "i", "block") >= 1);
+	CHECK(saw_stage_runs(&p));
+	free(p.ev);
+	free(text);
 }
 
 static void test_the_checker_rejects_invalid_json(void)
@@ -501,5 +501,6 @@ int main(int argc, char **argv)
 	RUN(test_the_checker_rejects_invalid_json);
 	RUN(test_goc_trace_env_writes_a_valid_chrome_trace_of_a_pipeline);
 	RUN(test_trace_start_and_stop_record_between_them);
+	RUN(test_the_documented_example_writes_a_valid_trace);
 	return 0;
 }
