@@ -10,13 +10,13 @@
  * The fix gives the signal somewhere to wait: a channel of capacity 1 (or
  * goc_close, which no receiver can miss).
  *
- * Exits 0 when the explorer finds the deadlock within RUNS seeds and the
- * fixed version passes RUNS seeds.
+ * main (testing_main.h) explores both versions over RUNS (100) seeds and
+ * exits 0 when a seed deadlocks the first and every seed passes the fix.
  */
 #include <goc.h>
 #include <stdio.h>
 
-#define RUNS 100
+#include "testing_main.h"
 
 static goc_chan *logc; /* const char *: a logging goroutine's input */
 static bool fixed;
@@ -50,22 +50,7 @@ static int program(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	goc_explore_opts opts = {.runs = RUNS};
-	goc_explore_result res;
-
-	fixed = false;
-	if (goc_explore(&opts, program, argc, argv, &res) != 1 || res.status != 2) {
-		printf("unbuffered done: no deadlocking seed in %d runs\n", res.runs);
-		return 1;
-	}
-	printf("unbuffered done: seed %llu deadlocks (found in %d runs)\n",
-	       (unsigned long long)res.failing_seed, res.runs);
-
-	fixed = true;
-	if (goc_explore(&opts, program, argc, argv, &res) != 0) {
-		printf("buffered done: seed %llu fails\n", (unsigned long long)res.failing_seed);
-		return 1;
-	}
-	printf("buffered done: all %d seeds pass\n", res.runs);
-	return 0;
+	bug_story story = {.buggy = "unbuffered done", .symptom = "deadlocks", .status = 2,
+	                   .fixed = "buffered done"};
+	return explore_bug_and_fix(&story, program, &fixed, argc, argv);
 }

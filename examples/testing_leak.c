@@ -11,13 +11,13 @@
  * under simulation its wait is virtual time, so it costs nothing. The fix:
  * a channel with room for every answer, so no replica ever blocks.
  *
- * Exits 0 when the explorer finds the leak within RUNS seeds and the fixed
- * version passes RUNS seeds.
+ * main (testing_main.h) explores both versions over RUNS (100) seeds and
+ * exits 0 when a seed leaks in the first and every seed passes the fix.
  */
 #include <goc.h>
 #include <stdio.h>
 
-#define RUNS 100
+#include "testing_main.h"
 
 static bool fixed;
 
@@ -67,22 +67,6 @@ static int program(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	goc_explore_opts opts = {.runs = RUNS};
-	goc_explore_result res;
-
-	fixed = false;
-	if (goc_explore(&opts, program, argc, argv, &res) != 1) {
-		printf("unbuffered answers: no leaking seed in %d runs\n", res.runs);
-		return 1;
-	}
-	printf("unbuffered answers: seed %llu leaks (found in %d runs)\n",
-	       (unsigned long long)res.failing_seed, res.runs);
-
-	fixed = true;
-	if (goc_explore(&opts, program, argc, argv, &res) != 0) {
-		printf("buffered answers: seed %llu fails\n", (unsigned long long)res.failing_seed);
-		return 1;
-	}
-	printf("buffered answers: all %d seeds pass\n", res.runs);
-	return 0;
+	bug_story story = {.buggy = "unbuffered answers", .symptom = "leaks", .fixed = "buffered answers"};
+	return explore_bug_and_fix(&story, program, &fixed, argc, argv);
 }

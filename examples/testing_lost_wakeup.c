@@ -14,13 +14,14 @@
  *
  * The producer's millisecond is virtual: under goc_explore the clock jumps
  * to the next timer whenever every goroutine is blocked, so each run takes
- * microseconds. Exits 0 when the explorer finds the bug within RUNS seeds
- * and the fixed version passes RUNS seeds.
+ * microseconds. main (testing_main.h) explores both versions over RUNS
+ * (100) seeds and exits 0 when a seed fails the first and every seed
+ * passes the fix.
  */
 #include <goc.h>
 #include <stdio.h>
 
-#define RUNS 100
+#include "testing_main.h"
 
 static goc_mutex mu = GOC_MUTEX_INIT;
 static goc_cond cv = GOC_COND_INIT;
@@ -90,22 +91,6 @@ static int program(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	goc_explore_opts opts = {.runs = RUNS};
-	goc_explore_result res;
-
-	fixed = false;
-	if (goc_explore(&opts, program, argc, argv, &res) != 1) {
-		printf("if-wait: no failing seed in %d runs\n", res.runs);
-		return 1;
-	}
-	printf("if-wait: seed %llu fails (found in %d runs)\n", (unsigned long long)res.failing_seed,
-	       res.runs);
-
-	fixed = true;
-	if (goc_explore(&opts, program, argc, argv, &res) != 0) {
-		printf("while-wait: seed %llu fails\n", (unsigned long long)res.failing_seed);
-		return 1;
-	}
-	printf("while-wait: all %d seeds pass\n", res.runs);
-	return 0;
+	bug_story story = {.buggy = "if-wait", .symptom = "fails", .fixed = "while-wait"};
+	return explore_bug_and_fix(&story, program, &fixed, argc, argv);
 }

@@ -10,14 +10,14 @@
  * (goc_mutex parks the goroutine, so holding it across a channel round trip
  * is fine), and passes every seed.
  *
- * This example exits 0 when the explorer finds the bug within RUNS seeds
- * and the fixed version passes RUNS seeds.
+ * main (testing_main.h) explores both versions over RUNS (100) seeds and
+ * exits 0 when a seed fails the first and every seed passes the fix.
  */
 #include <goc.h>
 #include <stdio.h>
 #include <string.h>
 
-#define RUNS 100
+#include "testing_main.h"
 
 typedef struct registry {
 	goc_mutex mu;
@@ -116,22 +116,6 @@ static int program(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	goc_explore_opts opts = {.runs = RUNS};
-	goc_explore_result res;
-
-	fixed = false;
-	if (goc_explore(&opts, program, argc, argv, &res) != 1) {
-		printf("buggy registry: no failing seed in %d runs\n", res.runs);
-		return 1;
-	}
-	printf("buggy registry: seed %llu fails (found in %d runs)\n",
-	       (unsigned long long)res.failing_seed, res.runs);
-
-	fixed = true;
-	if (goc_explore(&opts, program, argc, argv, &res) != 0) {
-		printf("fixed registry: seed %llu fails\n", (unsigned long long)res.failing_seed);
-		return 1;
-	}
-	printf("fixed registry: all %d seeds pass\n", res.runs);
-	return 0;
+	bug_story story = {.buggy = "buggy registry", .symptom = "fails", .fixed = "fixed registry"};
+	return explore_bug_and_fix(&story, program, &fixed, argc, argv);
 }
