@@ -259,7 +259,9 @@ static _Noreturn void goexit(void);
 GOC__NO_TSAN static void g_entry(void *arg)
 {
 	goc__g *g = arg;
-	goc__san_g_started(goc__getm(), g);
+	goc__m *m = goc__getm();
+	goc__san_g_started(m, g);
+	goc__resumed(m);
 	g->fn(g->arg);
 	goexit();
 }
@@ -355,6 +357,63 @@ GOC__NO_TSAN static _Noreturn void goexit(void)
 
 /* ---- park / ready / yield --------------------------------------------- */
 
+/* ---- direct hand-off ----------------------------------------------------
+ * A goroutine that parks right after readying another (a channel hand-off:
+ * the readied G sits in runnext) switches straight to it: one switch
+ * instead of two through g0 and a trip through find_runnable, as Go's
+ * runnext "inherits the time slice". The parking G's after-switch work
+ * (after_switch: WAITING, unlock, deadline timer) must wait until its
+ * context is saved, so the next G does it, first thing on arrival
+ * (goc__resumed), on the same M. Not taken: in simulation (the seed picks),
+ * with locked threads, when the P is being retired or the runtime stops,
+ * for a G not started yet (no stack to switch to), and after INHERIT_MAX
+ * runnext Gs in a row (p->inherit), so that find_runnable looks at timers,
+ * the ring and the global queue before runnext again. */
+#define INHERIT_MAX 32
+
+static goc__g *handoff_target(goc__m *m, goc__g *g)
+{
+	goc__p *p = m->p;
+	if (GOC__UNLIKELY(goc__sim_active()) || m->lockedg || g->lockedm || !p ||
+	    p->inherit >= INHERIT_MAX ||
+	    p->id >= atomic_load_explicit(&goc__s.nprocs, memory_order_relaxed) ||
+	    atomic_load_explicit(&goc__s.stopping, memory_order_relaxed))
+		return NULL;
+	goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (!next || !atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL, memory_order_acq_rel,
+	                                                      memory_order_relaxed))
+		return NULL; /* none, or stolen meanwhile */
+	/* Ours now (a thief may have run it and parked it again before). */
+	if (!next->stack.lo || next->lockedm) {
+		/* Only the owner P stores a G into runnext: put it back. */
+		atomic_store_explicit(&p->runnext, next, memory_order_release);
+		return NULL;
+	}
+	p->inherit++;
+	return next;
+}
+
+/* What execute does before switching to g, without leaving g's caller. */
+static void run_next(goc__m *m, goc__g *next)
+{
+	atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
+	GOC__TRACE(GOC__EV_RUN, next, 0);
+	m->curg = next;
+	m->p->schedtick++;
+	m->p->nswitch++;
+}
+
+static void after_switch(goc__m *m, goc__g *g);
+
+void goc__resumed(goc__m *m)
+{
+	goc__g *prev = m->handoff;
+	if (prev) {
+		after_switch(m, prev);
+		m->handoff = NULL;
+	}
+}
+
 static void park_timeout(goc__timer *t, int64_t now)
 {
 	goc__g *g = t->arg;
@@ -387,7 +446,14 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 	g->wait_obj = obj;
 	g->wait_since = coarse_now();
 	m->parked = g;
-	goc__switch_to_g0(m, g);
+	goc__g *next = handoff_target(m, g);
+	if (next) {
+		m->handoff = g;
+		run_next(m, next);
+		goc__switch_to_next(m, g, next);
+	} else {
+		goc__switch_to_g0(m, g);
+	}
 	/* Resumed (maybe on another M). If g0 was still arming our deadline
 	 * timer when a waker readied us, let it finish before we stop it. */
 	if (deadline != GOC__NO_DEADLINE) {
@@ -707,15 +773,30 @@ top:
 	goc__timers_run(&p->timers, atomic_load_explicit(&p->timers.next, memory_order_relaxed) == INT64_MAX
 	                                    ? 0
 	                                    : goc__nanotime());
-	if (p->schedtick % 61 == 0 && atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
+	/* After a long runnext chain, the others first: the global queue's
+	 * head, then the ring's (Go's schedule: every 61st tick, and the end
+	 * of an inherited time slice). */
+	bool fair = p->inherit >= INHERIT_MAX;
+	if (fair)
+		p->inherit = 0;
+	if ((fair || p->schedtick % 61 == 0) &&
+	    atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
 		goc__lock_acquire(&goc__s.lock);
 		g = goc__globrunq_get(p, 1);
 		goc__lock_release(&goc__s.lock);
 		if (g)
 			goto found;
 	}
-	if ((g = goc__runq_get(p)))
+	if (fair && (g = goc__runq_get_ring(p)))
 		goto found;
+	if ((g = goc__runq_get_next(p))) {
+		p->inherit++;
+		goto found;
+	}
+	if ((g = goc__runq_get_ring(p))) {
+		p->inherit = 0;
+		goto found;
+	}
 	if (atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
 		goc__lock_acquire(&goc__s.lock);
 		g = goc__globrunq_get(p, 0);
@@ -864,12 +945,10 @@ static void execute(goc__m *m, goc__g *g)
 {
 	if (!g->stack.lo)
 		bind_stack(m, g);
-	atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
-	GOC__TRACE(GOC__EV_RUN, g, 0);
-	m->curg = g;
-	m->p->schedtick++;
-	m->p->nswitch++;
+	run_next(m, g);
 	goc__switch_to_g(m, g);
+	/* Back on g0 from the last G of a chain of hand-offs: m->curg. */
+	g = m->curg;
 	m->curg = NULL;
 	after_switch(m, g);
 }

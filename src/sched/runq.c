@@ -67,16 +67,21 @@ static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t)
 	return true;
 }
 
-/* Take the next G: runnext first, then the head of the ring. The owner
- * calls it; so may a non-owner (sysmon draining a hogged P): the acquire
- * loads of runnext and the tail pair with goc__runq_put's releases, so the
- * taker sees the fields the owner wrote into the G (free on x86-64). */
-goc__g *goc__runq_get(goc__p *p)
+/* Take runnext, or the head of the ring. The owner calls these; so may a
+ * non-owner (sysmon draining a hogged P): the acquire loads of runnext and
+ * the tail pair with goc__runq_put's releases, so the taker sees the fields
+ * the owner wrote into the G (free on x86-64). */
+goc__g *goc__runq_get_next(goc__p *p)
 {
 	goc__g *next = atomic_load_explicit(&p->runnext, memory_order_acquire);
 	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
 	                                                    memory_order_acq_rel, memory_order_relaxed))
 		return next;
+	return NULL;
+}
+
+goc__g *goc__runq_get_ring(goc__p *p)
+{
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&p->runq_head, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runq_tail, memory_order_acquire);
@@ -87,6 +92,13 @@ goc__g *goc__runq_get(goc__p *p)
 		                                            memory_order_relaxed))
 			return g;
 	}
+}
+
+/* The next G: runnext first, then the head of the ring. */
+goc__g *goc__runq_get(goc__p *p)
+{
+	goc__g *g = goc__runq_get_next(p);
+	return g ? g : goc__runq_get_ring(p);
 }
 
 bool goc__runq_empty(goc__p *p)

@@ -239,7 +239,7 @@ int goc_procs(int n)
 	pthread_mutex_unlock(&start_mu);
 	pthread_mutex_lock(&procs_mu);
 	prev = procs_user;
-	if (n > 0 && n != prev) {
+	if (n > 0 && n != prev && !goc__sim_active()) { /* simulation keeps its one worker */
 		procs_user = n > GOC__MAXPROCS ? GOC__MAXPROCS : n;
 		goc__procs_resize(procs_user + procs_loan);
 	}

@@ -52,11 +52,16 @@ void goc__san_fiber_free(void *fiber)
 	(void)fiber;
 }
 
-/* Called first thing on a goroutine's stack each time it (re)starts. */
+/* Called first thing on a goroutine's stack each time it (re)starts. The
+ * stack left behind is the M's own (learn its bounds), or, after a direct
+ * hand-off (m->handoff set), the previous goroutine's. */
 static inline void arrived_on_g(goc__m *m, goc__g *g)
 {
 #if defined(GOC__ASAN)
-	__sanitizer_finish_switch_fiber(g->asan_fake_stack, &m->asan_stack_bottom, &m->asan_stack_size);
+	if (m->handoff)
+		__sanitizer_finish_switch_fiber(g->asan_fake_stack, NULL, NULL);
+	else
+		__sanitizer_finish_switch_fiber(g->asan_fake_stack, &m->asan_stack_bottom, &m->asan_stack_size);
 #endif
 	(void)m;
 	(void)g;
@@ -92,7 +97,23 @@ void goc__switch_to_g0(goc__m *m, goc__g *g)
 #endif
 	goc__ctx_switch(&g->ctx, &m->g0);
 	/* Resumed, possibly on another M: the caller re-reads its M. */
-	arrived_on_g(goc__getm(), g);
+	m = goc__getm();
+	arrived_on_g(m, g);
+	goc__resumed(m);
+}
+
+void goc__switch_to_next(goc__m *m, goc__g *g, goc__g *next)
+{
+#if defined(GOC__ASAN)
+	__sanitizer_start_switch_fiber(&g->asan_fake_stack, next->stack.lo, next->stack.size);
+#endif
+#if defined(GOC__TSAN)
+	__tsan_switch_to_fiber(next->san_fiber, 0);
+#endif
+	goc__ctx_switch(&g->ctx, &next->ctx);
+	m = goc__getm();
+	arrived_on_g(m, g);
+	goc__resumed(m);
 }
 
 GOC__NO_TSAN void goc__switch_to_g0_exit(goc__m *m, goc__g *g)

@@ -110,6 +110,11 @@ struct goc__p {
 	_Atomic uint32_t runq_tail;
 	goc__g *_Atomic runq[RUNQ_SIZE];
 	goc__g *_Atomic runnext;   /* next G to run, ahead of the queue */
+	/* Gs run in a row from runnext (through g0 or by direct hand-off,
+	 * proc.c): a pair handing off to each other would keep the ring and
+	 * the global queue waiting forever (Go ends such a chain with its
+	 * time-slice preemption). Owner only. */
+	uint32_t inherit;
 
 	/* Free G structs (stackless) and a cache of default-size stacks,
 	 * owner-only. A finished G gives its stack to the cache at once, so the
@@ -150,6 +155,12 @@ struct goc__m {
 	goc__g *parked;
 	goc__g *exitblocking;      /* left a blocking call and found no P */
 	goc__p *oldp;              /* the P this M had before its blocking call */
+	/* Direct hand-off (proc.c, goc__park): a parking G switched straight
+	 * to the G it had just readied, without going through g0. handoff is
+	 * that parking G, whose after-switch work (unlock, WAITING) the next
+	 * G does as soon as it arrives on this M (goc__resumed); non-NULL only
+	 * between the two. */
+	goc__g *handoff;
 #if defined(GOC__TSAN)
 	void *tsan_fiber;
 #endif
@@ -234,7 +245,9 @@ bool goc__any_runq_work(void);
 void goc__startm(goc__p *p, bool spinning);
 /* runq.c */
 bool goc__runq_put(goc__p *p, goc__g *g, bool next);
-goc__g *goc__runq_get(goc__p *p);
+goc__g *goc__runq_get(goc__p *p);       /* runnext, else the ring's head */
+goc__g *goc__runq_get_next(goc__p *p);  /* runnext only */
+goc__g *goc__runq_get_ring(goc__p *p);  /* the ring's head only */
 bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool steal_next);
 void goc__globrunq_put(goc__g *g);        /* takes sched.lock */
@@ -277,6 +290,8 @@ void goc__san_g_started(goc__m *m, goc__g *g); /* first thing on a new G */
 void goc__switch_to_g(goc__m *m, goc__g *g);  /* g0 -> g */
 void goc__switch_to_g0(goc__m *m, goc__g *g); /* g -> g0 */
 void goc__switch_to_g0_exit(goc__m *m, goc__g *g); /* g -> g0, g finished */
+void goc__switch_to_next(goc__m *m, goc__g *g, goc__g *next); /* g -> next (hand-off) */
+void goc__resumed(goc__m *m);  /* every G, first thing after a switch back to it */
 
 /* Tracing (src/debug/trace.c defines goc__trace_emit and is the only
  * module that sets goc__tracing; sched only reports events through it). */
