@@ -531,6 +531,39 @@ static void test_bad_input_is_an_error_not_a_crash(void)
 	goc_ctx_release(NULL);
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+/* Exit status 0 when deadlines were measured on goc_now's clock. */
+static int sim_deadline_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	/* A deadline reached on the virtual clock: cancelled at once, before
+	 * any timer could fire. */
+	goc_ctx *c = goc_ctx_with_deadline(goc_ctx_background(), goc_now());
+	CHECK_EQ(goc_ctx_err(c), GOC_ETIMEDOUT);
+	goc_ctx_release(c);
+	/* A future one fires exactly at the virtual deadline. */
+	int64_t t0 = goc_now();
+	c = goc_ctx_with_timeout(goc_ctx_background(), GOC_MS(5));
+	CHECK_EQ(goc_ctx_err(c), 0);
+	CHECK_EQ(goc_recv(goc_ctx_done(c), NULL), GOC_ECLOSED);
+	CHECK_EQ(goc_now() - t0, GOC_MS(5));
+	CHECK_EQ(goc_ctx_err(c), GOC_ETIMEDOUT);
+	goc_ctx_release(c);
+	return 0;
+}
+
+/* Before any runtime starts in this process (goc_sim_fork). */
+static void test_deadlines_on_the_virtual_clock_in_simulation(void)
+{
+	char *argv[] = {"test_ctx", NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, sim_deadline_program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
+}
+
 static int suite(int argc, char **argv)
 {
 	RUN(test_background_is_never_cancelled);
@@ -557,5 +590,6 @@ static int suite(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	RUN(test_deadlines_on_the_virtual_clock_in_simulation);
 	return run_suite(suite, argc, argv, 60);
 }

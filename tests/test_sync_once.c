@@ -143,6 +143,71 @@ static void test_once_do_until_gives_up_while_fn_runs(void)
 	CHECK(goc_once_done(&slow_once));
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+static goc_once sim_once = GOC_ONCE_INIT;
+static goc_chan *sim_started, *sim_release;
+static bool sim_marked;
+
+static void sim_mark(void *arg)
+{
+	(void)arg;
+	sim_marked = true;
+}
+
+static void sim_slow_fn(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(goc_send(sim_started, &(int){1}), 0);
+	CHECK_EQ(goc_recv(sim_release, NULL), GOC_ECLOSED);
+}
+
+static void sim_runner(void *arg)
+{
+	CHECK_EQ(goc_once_do(&sim_once, sim_slow_fn, arg), 0);
+}
+
+/* Exit status 0 when the deadlines were measured on goc_now's clock. */
+static int sim_deadline_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sim_started = goc_chan_make(sizeof(int), 0);
+	sim_release = goc_chan_make(sizeof(int), 0);
+	CHECK(sim_started && sim_release);
+	CHECK_EQ(goc_go(sim_runner, NULL), 0);
+	CHECK_EQ(goc_recv(sim_started, NULL), 0);   /* its fn runs */
+	/* A deadline already reached on the virtual clock times out at once:
+	 * no park, so the goroutine just spawned has not run. */
+	CHECK_EQ(goc_go(sim_mark, NULL), 0);
+	CHECK_EQ(goc_once_do_until(&sim_once, count_call, NULL, goc_now()), GOC_ETIMEDOUT);
+	CHECK(!sim_marked);
+	/* A future one times out exactly at the virtual deadline. */
+	int64_t t0 = goc_now();
+	CHECK_EQ(goc_once_do_until(&sim_once, count_call, NULL, t0 + MS(4)), GOC_ETIMEDOUT);
+	CHECK_EQ(goc_now() - t0, MS(4));
+	CHECK(sim_marked);
+	CHECK(!goc_once_done(&sim_once));
+	CHECK_EQ(goc_close(sim_release), 0);
+	CHECK_EQ(goc_once_do(&sim_once, count_call, NULL), 0);
+	CHECK(goc_once_done(&sim_once));
+	CHECK_EQ(atomic_load(&calls), 0);
+	goc_chan_release(sim_started);
+	goc_chan_release(sim_release);
+	return 0;
+}
+
+/* Deadlines are measured on goc_now's clock, virtual in simulation mode.
+ * Before any runtime starts in this process (goc_sim_fork). */
+static void test_deadlines_on_the_virtual_clock_in_simulation(void)
+{
+	char *argv[] = {"test_sync_once", NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, sim_deadline_program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
+}
+
 static int real_main(int argc, char **argv)
 {
 	(void)argc;
@@ -156,6 +221,7 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
+	RUN(test_deadlines_on_the_virtual_clock_in_simulation);
 	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

@@ -189,6 +189,49 @@ static void test_tokens_bound_concurrency_under_load(void)
 	CHECK_EQ(atomic_load(&limit.nwait), 0);
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+static goc_sema sim_sema = GOC_SEMA_INIT(1);
+static bool sim_marked;
+
+static void sim_mark(void *arg)
+{
+	(void)arg;
+	sim_marked = true;
+}
+
+/* Exit status 0 when the deadlines were measured on goc_now's clock. */
+static int sim_deadline_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	CHECK_EQ(goc_sema_acquire(&sim_sema, 1), 0);
+	/* A deadline already reached on the virtual clock times out at once:
+	 * no park, so the goroutine just spawned has not run. */
+	CHECK_EQ(goc_go(sim_mark, NULL), 0);
+	CHECK_EQ(goc_sema_acquire_until(&sim_sema, 1, goc_now()), GOC_ETIMEDOUT);
+	CHECK(!sim_marked);
+	/* A future one times out exactly at the virtual deadline. */
+	int64_t t0 = goc_now();
+	CHECK_EQ(goc_sema_acquire_until(&sim_sema, 1, t0 + MS(3)), GOC_ETIMEDOUT);
+	CHECK_EQ(goc_now() - t0, MS(3));
+	CHECK(sim_marked);
+	CHECK_EQ(atomic_load(&sim_sema.nwait), 0);
+	CHECK_EQ(goc_sema_release(&sim_sema, 1), 0);
+	return 0;
+}
+
+/* Deadlines are measured on goc_now's clock, virtual in simulation mode.
+ * Before any runtime starts in this process (goc_sim_fork). */
+static void test_deadlines_on_the_virtual_clock_in_simulation(void)
+{
+	char *argv[] = {"test_sync_sema", NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, sim_deadline_program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
+}
+
 static int real_main(int argc, char **argv)
 {
 	(void)argc;
@@ -204,6 +247,7 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
+	RUN(test_deadlines_on_the_virtual_clock_in_simulation);
 	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

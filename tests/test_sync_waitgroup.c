@@ -157,6 +157,67 @@ static void test_foreign_threads_wait_for_goroutines(void)
 	CHECK_EQ(atomic_load(&finished), 100);
 }
 
+/* ---- simulation mode (goc/testing.h) -------------------------------------- */
+
+static goc_waitgroup sim_wg;
+static bool sim_marked;
+
+static void sim_mark(void *arg)
+{
+	(void)arg;
+	sim_marked = true;
+}
+
+static void *sim_thread_wait(void *arg)
+{
+	int64_t *real_ns = arg;
+	int64_t t0 = now_ns();
+	int rc = goc_waitgroup_wait_until(&sim_wg, goc_now() + MS(20));
+	*real_ns = now_ns() - t0;
+	return (void *)(intptr_t)rc;
+}
+
+/* Exit status 0 when every deadline was measured on goc_now's clock. */
+static int sim_deadline_program(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	CHECK_EQ(goc_waitgroup_add(&sim_wg, 1), 0);
+	/* A deadline already reached on the virtual clock times out at once:
+	 * no park, so the goroutine just spawned has not run. */
+	CHECK_EQ(goc_go(sim_mark, NULL), 0);
+	CHECK_EQ(goc_waitgroup_wait_until(&sim_wg, goc_now()), GOC_ETIMEDOUT);
+	CHECK(!sim_marked);
+	/* A future one times out exactly at the virtual deadline. */
+	int64_t t0 = goc_now();
+	CHECK_EQ(goc_waitgroup_wait_until(&sim_wg, t0 + MS(7)), GOC_ETIMEDOUT);
+	CHECK_EQ(goc_now() - t0, MS(7));
+	CHECK(sim_marked);
+	/* A foreign thread is outside the simulation: it waits the time left
+	 * on the real clock (the virtual clock never moves for it). */
+	pthread_t th;
+	int64_t real_ns = 0;
+	void *rc;
+	CHECK_EQ(pthread_create(&th, NULL, sim_thread_wait, &real_ns), 0);
+	CHECK_EQ(pthread_join(th, &rc), 0);
+	CHECK_EQ((int)(intptr_t)rc, GOC_ETIMEDOUT);
+	CHECK(real_ns >= MS(20));
+	CHECK_EQ(goc_waitgroup_done(&sim_wg), 0);
+	CHECK_EQ(goc_waitgroup_wait_until(&sim_wg, goc_now()), 0);
+	return 0;
+}
+
+/* Deadlines are measured on goc_now's clock, virtual in simulation mode.
+ * Before any runtime starts in this process (goc_sim_fork). */
+static void test_deadlines_on_the_virtual_clock_in_simulation(void)
+{
+	char *argv[] = {"test_sync_waitgroup", NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, sim_deadline_program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
+}
+
 static int real_main(int argc, char **argv)
 {
 	(void)argc;
@@ -173,6 +234,7 @@ static int real_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	watchdog(60);
+	RUN(test_deadlines_on_the_virtual_clock_in_simulation);
 	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
 	return 0;
 }

@@ -49,6 +49,7 @@
  * lock is held while starting or stopping a timer.
  */
 #include "../time/time_internal.h"
+#include "../sched/sim.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -318,7 +319,7 @@ goc_ctx *goc_ctx_with_deadline(goc_ctx *parent, int64_t deadline)
 	attach(c);
 	if (atomic_load_explicit(&c->err, memory_order_relaxed))
 		return c; /* born cancelled by the parent */
-	if (deadline <= goc__nanotime()) {
+	if (deadline <= goc__clock_now()) {
 		cancel(c, GOC_ETIMEDOUT);
 		return c;
 	}

@@ -10,6 +10,7 @@
  * and the thread increments it itself only when its own deadline ended the
  * wait. The G is freed when its thread exits (pthread key destructor). */
 #include "sched.h"
+#include "sim.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -66,8 +67,26 @@ void goc__thread_g_release(void)
 	}
 }
 
+/* A deadline on goc_now's clock as a goc__nanotime deadline. With virtual
+ * time on (simulation mode), a foreign thread is no part of the simulated
+ * world and the virtual clock never moves for it (it has no timer): it
+ * waits the time left until the deadline on the real clock. */
+static int64_t real_deadline(int64_t deadline)
+{
+	if (deadline == GOC__NO_DEADLINE ||
+	    !atomic_load_explicit(&goc__sim_vtime, memory_order_relaxed))
+		return deadline;
+	int64_t left = deadline - goc__clock_now(), d;
+	if (left <= 0)
+		return 0;
+	if (__builtin_add_overflow(goc__nanotime(), left, &d) || d == GOC__NO_DEADLINE)
+		return GOC__NO_DEADLINE - 1;
+	return d;
+}
+
 int goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline)
 {
+	deadline = real_deadline(deadline);
 	atomic_store(&g->status, G_WAITING);
 	atomic_fetch_sub(&goc__s.nthreads_running, 1);
 	if (unlock)

@@ -13,6 +13,7 @@
  * returns, as Go's Once promises.
  */
 #include "semtab.h"
+#include "../sched/sim.h"
 
 enum { ONCE_NEW, ONCE_RUNNING, ONCE_RUNNING_WAITED, ONCE_DONE };
 
@@ -38,7 +39,7 @@ static GOC__NOINLINE int once_slow(goc_once *o, void (*fn)(void *), void *arg, i
 	}
 	if (old == ONCE_DONE)
 		return 0;
-	if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
+	if (deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline)
 		return GOC_ETIMEDOUT;
 
 	goc__semroot *r = goc__semroot_of(o);

@@ -20,6 +20,7 @@
  * fit.
  */
 #include "semtab.h"
+#include "../sched/sim.h"
 
 int goc_sema_init(goc_sema *s, int64_t n)
 {
@@ -99,7 +100,7 @@ int goc_sema_acquire_until(goc_sema *s, int64_t n, int64_t deadline)
 		return err;
 	if (atomic_load_explicit(&s->nwait, memory_order_seq_cst) == 0 && goc__sema_take(s, n))
 		return 0;
-	if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
+	if (deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline)
 		return GOC_ETIMEDOUT;
 	return acquire_slow(s, n, deadline);
 }

@@ -20,6 +20,7 @@
  * pair, or through the acquire load that sees the counter at zero.
  */
 #include "semtab.h"
+#include "../sched/sim.h"
 
 static inline int32_t counter_of(uint64_t s) { return (int32_t)(s >> 32); }
 static inline uint32_t waiters_of(uint64_t s) { return (uint32_t)s; }
@@ -81,7 +82,7 @@ int goc_waitgroup_wait_until(goc_waitgroup *wg, int64_t deadline)
 	uint64_t old = atomic_load_explicit(&wg->state, memory_order_acquire);
 	if (counter_of(old) == 0)
 		return 0;
-	if (deadline != GOC__NO_DEADLINE && goc__nanotime() >= deadline)
+	if (deadline != GOC__NO_DEADLINE && goc__clock_now() >= deadline)
 		return GOC_ETIMEDOUT;
 
 	goc__semroot *r = goc__semroot_of(wg);
