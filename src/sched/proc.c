@@ -537,6 +537,25 @@ void goc__acquirep(goc__m *m, goc__p *p)
 }
 
 /* Start a new M that begins with P p (spinning if asked). */
+/* Handing a P to a sleeping M. The M's park word says "look", but the
+ * shutdown wakes every M at once (runtime_stop), so an M may look before
+ * the P is there: nextp and spinning are written and taken under
+ * sched.lock (m_take_nextp), never raced for. */
+static void m_hand(goc__m *m, goc__p *p, bool spinning)
+{
+	m->spinning = spinning;
+	m->nextp = p;
+}
+
+goc__p *goc__m_take_nextp(goc__m *m)
+{
+	goc__lock_acquire(&goc__s.lock);
+	goc__p *p = m->nextp;
+	m->nextp = NULL;
+	goc__lock_release(&goc__s.lock);
+	return p;
+}
+
 void goc__startm(goc__p *p, bool spinning)
 {
 	goc__lock_acquire(&goc__s.lock);
@@ -544,6 +563,7 @@ void goc__startm(goc__p *p, bool spinning)
 	if (m) {
 		goc__s.midle = m->link;
 		goc__s.nmidle--;
+		m_hand(m, p, spinning);
 	}
 	goc__lock_release(&goc__s.lock);
 	if (!m) {
@@ -557,10 +577,11 @@ void goc__startm(goc__p *p, bool spinning)
 				atomic_fetch_sub(&goc__s.nmspinning, 1);
 			return;
 		}
+		goc__lock_acquire(&goc__s.lock);
+		m_hand(m, p, spinning);
+		goc__lock_release(&goc__s.lock);
 	}
 	goc__sysmon_wake();
-	m->spinning = spinning;
-	m->nextp = p;
 	atomic_store_explicit(&m->park, 1, memory_order_release);
 	goc__futex_wake(&m->park, 1);
 }
@@ -616,8 +637,7 @@ static void stopm(goc__m *m)
 		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
 	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
 	goc__coarse_clock_tick(); /* this sleep may have been long */
-	goc__p *p = m->nextp;
-	m->nextp = NULL;
+	goc__p *p = goc__m_take_nextp(m);
 	if (p)
 		goc__acquirep(m, p);
 }
@@ -966,8 +986,7 @@ static void stop_locked_m(goc__m *m)
 	while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
 		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
 	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
-	goc__p *p = m->nextp;
-	m->nextp = NULL;
+	goc__p *p = goc__m_take_nextp(m);
 	if (p)
 		goc__acquirep(m, p);
 }
@@ -980,8 +999,9 @@ static void start_locked_m(goc__m *m, goc__g *g)
 	goc__p *p = m->p;
 	m->p = NULL;
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
-	lm->nextp = p;
-	p->m = lm;
+	goc__lock_acquire(&goc__s.lock);
+	m_hand(lm, p, false); /* lm's stop_locked_m acquires p */
+	goc__lock_release(&goc__s.lock);
 	atomic_store_explicit(&lm->park, 1, memory_order_release);
 	goc__futex_wake(&lm->park, 1);
 }

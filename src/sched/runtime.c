@@ -124,9 +124,9 @@ static void *m_thread(void *arg)
 		goc__futex_wait(&m->park, 0, GOC__NO_DEADLINE);
 	atomic_store_explicit(&m->park, 0, memory_order_relaxed);
 	void *alt = goc__overflow_thread_init();
-	if (m->nextp) {
-		m->p = m->nextp;
-		m->nextp = NULL;
+	goc__p *p = goc__m_take_nextp(m);
+	if (p) {
+		m->p = p;
 		m->p->m = m;
 		atomic_store_explicit(&m->p->status, P_RUNNING, memory_order_relaxed);
 		goc__worker_main(m);

@@ -232,6 +232,7 @@ extern goc__sched goc__s;
 /* proc.c */
 goc__m *goc__getm(void);
 int64_t goc__coarse_clock_tick(void);  /* refresh goc__s.coarse_clock */
+goc__p *goc__m_take_nextp(goc__m *m);  /* the P startm handed m (sched.lock) */
 void goc__setm(goc__m *m);
 void goc__worker_main(goc__m *m);
 goc__m *goc__m_new(void);
