@@ -209,8 +209,11 @@ static void sleeper(void *arg)
 		;
 	goc_waitgroup_done(&sleepers_wg);
 	/* Stay parked until all have slept, so every sleeper exists at once
-	 * and no stack is recycled under the measurement. */
+	 * and no stack is recycled under the measurement. Each sleeper owns a
+	 * reference to the channel (the test may release its own before a
+	 * sleeper past its done has received). */
 	goc_recv(sleepers_release, NULL);
+	goc_chan_release(sleepers_release);
 }
 
 static int cmp64(const void *a, const void *b)
@@ -233,8 +236,10 @@ static void test_concurrent_sleepers_all_wake_never_early(void)
 	atomic_store(&late_max, 0);
 	int64_t start = goc_now();
 	goc_waitgroup_add(&sleepers_wg, n);
-	for (intptr_t i = 0; i < n; i++)
+	for (intptr_t i = 0; i < n; i++) {
+		goc_chan_retain(sleepers_release);
 		CHECK_EQ(goc_go(sleeper, (void *)i), 0);
+	}
 	CHECK_EQ(goc_waitgroup_wait_until(&sleepers_wg, goc_now() + GOC_SEC(60)), 0);
 	int64_t wall = goc_now() - start;
 	goc_close(sleepers_release);
