@@ -12,16 +12,22 @@
 #include <sys/resource.h>
 #include <string.h>
 
+/* The goroutines that use a channel report here after their last use of
+ * it: the test waits for that before releasing the channels. */
+static goc_waitgroup chan_users = GOC_WAITGROUP_INIT;
+
 static void recv_forever(void *arg)
 {
 	int v;
 	goc_recv(arg, &v);
+	goc_waitgroup_done(&chan_users);
 }
 
 static void send_forever(void *arg)
 {
 	int v = 1;
 	goc_send(arg, &v);
+	goc_waitgroup_done(&chan_users);
 }
 
 static int64_t sleep_ns = GOC_SEC(1); /* outlives an in-process dump */
@@ -41,6 +47,7 @@ static void select_forever(void *arg)
 {
 	goc_case cases[1] = {goc_case_recv(arg, NULL)};
 	goc_select(cases, 1);
+	goc_waitgroup_done(&chan_users);
 }
 
 static void wait_group(void *arg)
@@ -65,6 +72,7 @@ static void start_waiters(void)
 	c_sig = goc_chan_make(0, 0);
 	goc_mutex_lock(&mu);
 	goc_waitgroup_add(&wg, 1);
+	goc_waitgroup_add(&chan_users, 3);
 	goc_go_attr attr = {.name = "reader"};
 	goc_go_with(&attr, recv_forever, c_int, 0);
 	c_out = goc_chan_make(sizeof(int), 0);
@@ -99,6 +107,11 @@ static void stop_waiters(void)
 	goc_recv(c_out, &v);
 	goc_mutex_unlock(&mu);
 	goc_waitgroup_done(&wg);
+	goc_waitgroup_wait(&chan_users);
+	goc_chan_release(c_int);
+	goc_chan_release(c_sig);
+	goc_chan_release(c_out);
+	c_int = c_sig = c_out = NULL;
 }
 
 static void test_dump_names_state_reason_object_site_and_parent(void)
