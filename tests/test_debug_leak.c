@@ -154,10 +154,25 @@ static int abandon_one(int argc, char **argv)
 {
 	goc_chan *c = abandoned = goc_chan_make(sizeof(int), 0);
 	goc_go_attr attr = {.name = "abandoned"};
+	goc_stats_t st;
+	goc_stats(&st);
+	uint64_t parks = st.parks;
 	goc_waitgroup_add(&waiters, 1);
 	goc_go_with(&attr, wait_on, c, 0);
-	goc_sleep(GOC_MS(10)); /* let it park */
-	return 0;
+	/* Return once it has parked in its receive: nothing else parks in this
+	 * program, so the park count moves exactly then (the count is taken
+	 * after the goroutine's state and wait reason are set). */
+	int64_t give_up = goc_now() + GOC_SEC(20);
+	for (;;) {
+		goc_stats(&st);
+		if (st.parks > parks)
+			return 0;
+		if (goc_now() > give_up) {
+			fprintf(stderr, "abandon_one: the goroutine never parked\n");
+			return 1;
+		}
+		goc_yield();
+	}
 }
 
 static void test_goc_debug_leaks_lists_goroutines_alive_when_main_returns(void)
