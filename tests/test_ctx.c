@@ -188,7 +188,7 @@ static void test_deadline_in_past_is_cancelled_at_once(void)
  * child deadline fires alone. */
 static void test_deadline_inherited_and_capped_by_parent(void)
 {
-	goc_ctx *p = goc_ctx_with_timeout(goc_ctx_background(), GOC_MS(30));
+	goc_ctx *p = goc_ctx_with_timeout(goc_ctx_background(), GOC_MS(100));
 	int64_t pd, cd;
 	CHECK(goc_ctx_deadline(p, &pd));
 	goc_ctx *late = goc_ctx_with_timeout(p, GOC_SEC(60));
@@ -206,8 +206,15 @@ static void test_deadline_inherited_and_capped_by_parent(void)
 
 	CHECK_EQ(goc_recv(goc_ctx_done(early), NULL), GOC_ECLOSED);
 	CHECK_EQ(goc_ctx_err(early), GOC_ETIMEDOUT);
-	CHECK_EQ(goc_ctx_err(p), 0);
-	CHECK_EQ(goc_ctx_err(late), 0);
+	/* The early child's firing did not cancel its parent: p and late are
+	 * live, unless (a slow, loaded machine) p's own deadline has passed
+	 * by now; the clock is read after the errors, so a cancellation seen
+	 * before the deadline fails. */
+	int perr = goc_ctx_err(p), lerr = goc_ctx_err(late);
+	if (goc_now() < pd) {
+		CHECK_EQ(perr, 0);
+		CHECK_EQ(lerr, 0);
+	}
 
 	CHECK_EQ(goc_recv(goc_ctx_done(late), NULL), GOC_ECLOSED);
 	CHECK(goc_now() >= pd);

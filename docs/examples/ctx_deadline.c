@@ -23,7 +23,7 @@ static int backend(goc_ctx *ctx, int steps)
 
 static int handle(goc_ctx *parent, int steps)
 {
-	goc_ctx *ctx = goc_ctx_with_timeout(parent, GOC_MS(30)); /* our budget */
+	goc_ctx *ctx = goc_ctx_with_timeout(parent, GOC_MS(200)); /* our budget */
 	int rc = backend(ctx, steps);
 	goc_ctx_release(ctx); /* Go's `defer cancel()` */
 	return rc;
@@ -36,21 +36,22 @@ static int run(int argc, char **argv)
 	int failures = 0;
 	goc_ctx *req = goc_ctx_with_value(goc_ctx_background(), &request_id_key, "req-17");
 
-	int64_t start = goc_now();
-	if (handle(req, 3) != 0)              /* ~6 ms: within 30 ms */
+	if (handle(req, 3) != 0)              /* ~6 ms: well within 200 ms */
 		failures++, fprintf(stderr, "fast backend did not finish\n");
-	start = goc_now();
-	int rc = handle(req, 1000);           /* ~2 s: cut at 30 ms */
+	int64_t start = goc_now();
+	int rc = handle(req, 1000);           /* 2 s or more: cut at 200 ms */
 	int64_t took = goc_now() - start;
-	if (rc != GOC_ETIMEDOUT || took < GOC_MS(30) || took > GOC_SEC(1))
+	/* Never before the budget; well before the 2 s the whole job takes
+	 * (the margin absorbs a slow, loaded or sanitized machine). */
+	if (rc != GOC_ETIMEDOUT || took < GOC_MS(200) || took >= GOC_MS(1500))
 		failures++, fprintf(stderr, "slow backend: %s after %lld ms\n", goc_strerror(rc),
 		                    (long long)(took / 1000000));
 
-	/* The caller's deadline is tighter than handle's 30 ms: it wins. */
-	goc_ctx *tight = goc_ctx_with_timeout(req, GOC_MS(8));
+	/* The caller's deadline is tighter than handle's 200 ms: it wins. */
+	goc_ctx *tight = goc_ctx_with_timeout(req, GOC_MS(20));
 	int64_t d_tight, d_inner;
 	goc_ctx_deadline(tight, &d_tight);
-	goc_ctx *inner = goc_ctx_with_timeout(tight, GOC_MS(30));
+	goc_ctx *inner = goc_ctx_with_timeout(tight, GOC_MS(200));
 	goc_ctx_deadline(inner, &d_inner);
 	if (d_inner != d_tight)
 		failures++, fprintf(stderr, "a child's deadline outlived its parent's\n");
