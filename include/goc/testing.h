@@ -59,7 +59,8 @@ uint64_t goc_sim_seed(void);
  * another goroutine (as the seed decides), so a race between a check and
  * the act that depends on it can be explored; elsewhere it does nothing.
  * Only where the caller could block (it holds no spin lock of its own).
- * select and every park are yield points already. */
+ * A blocking select, send or receive (not the try forms) and every park
+ * are yield points already. */
 void goc_sim_point(void);
 
 /* Run goc_sim_main(cfg, fn, argc, argv) in a child process (fork: a fresh

@@ -12,7 +12,8 @@
  *     one runs, and at d - 1 random steps the goroutine that just ran drops
  *     below every initial priority;
  *   - which ready case a select takes (rand.c asks goc__sim_rand);
- *   - whether a yield point (select, goc_sim_point) switches goroutines.
+ *   - whether a yield point (a blocking select, send or receive;
+ *     goc_sim_point) switches goroutines.
  * Nothing else varies between runs: goroutine ids, timer order (the heap is
  * deterministic for a given sequence of operations) and run queue order
  * follow from the choices. So one seed is one interleaving.
@@ -23,10 +24,12 @@
  * With no timer either, the worker goes idle as usual and the deadlock
  * check reports "all goroutines are asleep". The epoch is far beyond any
  * monotonic clock reading, so code that compares a virtual deadline with
- * the real clock (a module that reads goc__nanotime) always finds it in the
- * future and parks with a deadline timer, which then fires in virtual time;
- * and the monitor thread, which fires timers late by the real clock, never
- * touches a virtual one.
+ * the real clock (goc__nanotime) always finds it in the future. src/chan,
+ * src/sync, src/ctx, src/time and thread.c compare deadlines with
+ * goc__clock_now instead; src/net (I/O, which no seed controls) reads the
+ * real clock, so it parks with a deadline timer, which then fires in
+ * virtual time. And the monitor thread, which fires timers late by the
+ * real clock, never touches a virtual one.
  *
  * Data: everything below is written by the one worker holding the P (the
  * scheduler loop, or a goroutine it runs), or at runtime start before any

@@ -2,8 +2,10 @@
  * modules that make a scheduling choice or read the clock: proc.c (which
  * goroutine runs next), runq.c (runnable Gs on the global queue),
  * runtime.c (one worker, deadlock check), select.c and rand.c (which ready
- * case runs, yield points), src/time (the clock). Public side:
- * include/goc/testing.h.
+ * case runs, yield points), chan.c (the yield point of a blocking send or
+ * receive), src/time (the clock), and the modules whose deadlines are on
+ * goc_now's clock (goc__clock_now): src/chan, src/sync, src/ctx, thread.c
+ * (a foreign thread's deadline). Public side: include/goc/testing.h.
  *
  * The normal path pays one predictable branch on goc__sim_on per decision
  * (relaxed load of a flag written only while no worker runs: at runtime
