@@ -536,7 +536,6 @@ void goc__acquirep(goc__m *m, goc__p *p)
 	atomic_store_explicit(&p->status, P_RUNNING, memory_order_relaxed);
 }
 
-/* Start a new M that begins with P p (spinning if asked). */
 /* Handing a P to a sleeping M. The M's park word says "look", but the
  * shutdown wakes every M at once (runtime_stop), so an M may look before
  * the P is there: nextp and spinning are written and taken under
@@ -556,6 +555,8 @@ goc__p *goc__m_take_nextp(goc__m *m)
 	return p;
 }
 
+/* Start an M (an idle one, or a new thread) that begins with P p
+ * (spinning if asked). */
 void goc__startm(goc__p *p, bool spinning)
 {
 	goc__lock_acquire(&goc__s.lock);

@@ -34,6 +34,7 @@ static int requested_procs;          /* goc_procs before start; 0: env/CPUs */
  * held, and never by runtime_stop (which joins the monitor). */
 static pthread_mutex_t procs_mu = PTHREAD_MUTEX_INITIALIZER;
 static int32_t procs_user, procs_loan;
+
 static _Atomic bool under_main;       /* goc_main is running: deadlock checks on */
 
 _Noreturn void goc__panic(const char *fmt, ...)
