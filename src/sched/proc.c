@@ -148,6 +148,8 @@ static goc__g *g_arena_alloc(void)
 }
 
 
+/* A G struct: p's free list, else a batch from the global one (one lock
+ * for up to GFREE_MAX / 2, as Go's gfget refills), else a new one. */
 static goc__g *g_alloc(goc__p *p)
 {
 	goc__g *g = NULL;
@@ -162,16 +164,18 @@ static goc__g *g_alloc(goc__p *p)
 		g = goc__s.gfree;
 		goc__s.gfree = g->schedlink;
 		goc__s.ngfree--;
+		while (p && goc__s.gfree && p->ngfree < GFREE_MAX / 2) {
+			goc__g *f = goc__s.gfree;
+			goc__s.gfree = f->schedlink;
+			goc__s.ngfree--;
+			f->schedlink = p->gfree;
+			p->gfree = f;
+			p->ngfree++;
+		}
+	} else {
+		g = g_arena_alloc();
 	}
 	goc__lock_release(&goc__s.glock);
-	if (g)
-		return g;
-	goc__lock_acquire(&goc__s.glock);
-	g = g_arena_alloc();
-	goc__lock_release(&goc__s.glock);
-	if (!g)
-		return NULL;
-	g->park_timer.index = -1;
 	return g;
 }
 
@@ -439,9 +443,10 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 	}
 	if (m->lockedg == NULL && g->lockedm == NULL && m->p == NULL)
 		goc__panic("sched: park of a goroutine that holds no P");
-	g->unlock_fn = unlock;
-	g->unlock_arg = arg;
-	g->park_deadline = deadline;
+	goc__timer timer = {.when = deadline, .fn = park_timeout, .arg = g, .index = -1};
+	g->park_timer = deadline != GOC__NO_DEADLINE ? &timer : NULL;
+	m->park_unlock = unlock;
+	m->park_unlock_arg = arg;
 	atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
 	g->wait_obj = obj;
 	g->wait_since = coarse_now();
@@ -459,7 +464,8 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 	if (deadline != GOC__NO_DEADLINE) {
 		while (atomic_load_explicit(&g->park_arming, memory_order_acquire))
 			sched_yield();
-		goc__timer_stop(&g->park_timer);
+		goc__timer_stop(&timer);
+		g->park_timer = NULL;
 	}
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 	return (int)atomic_load_explicit(&g->wait.claim, memory_order_acquire);
@@ -917,18 +923,14 @@ static void after_switch(goc__m *m, goc__g *g)
 		atomic_store_explicit(&g->status, G_WAITING, memory_order_relaxed);
 		counter_add(&m->p->nparks, 1);
 		GOC__TRACE(GOC__EV_BLOCK, g, atomic_load_explicit(&g->wait_reason, memory_order_relaxed));
-		int64_t deadline = g->park_deadline;
-		if (deadline != GOC__NO_DEADLINE)
+		goc__timer *timer = g->park_timer; /* on g's parked frame */
+		if (timer)
 			atomic_store_explicit(&g->park_arming, 1, memory_order_relaxed);
 		/* From here a waker may ready g and another M may run it. */
-		if (g->unlock_fn)
-			g->unlock_fn(g->unlock_arg);
-		if (deadline != GOC__NO_DEADLINE) {
-			g->park_timer.when = deadline;
-			g->park_timer.period = 0;
-			g->park_timer.fn = park_timeout;
-			g->park_timer.arg = g;
-			goc__timer_start(&g->park_timer);
+		if (m->park_unlock)
+			m->park_unlock(m->park_unlock_arg);
+		if (timer) {
+			goc__timer_start(timer);
 			atomic_store_explicit(&g->park_arming, 0, memory_order_release);
 		}
 	} else if (m->yielded) {

@@ -33,12 +33,13 @@ struct goc__g {
 	void *arg;
 	size_t stack_size;         /* requested usable size; 0: default */
 
-	/* goc__park hands these to the M's scheduler context. */
-	goc__unlock_fn unlock_fn;
-	void *unlock_arg;
-	int64_t park_deadline;
-	goc__timer park_timer;     /* the park deadline; lives as long as the G */
-	_Atomic uint32_t park_arming; /* g0 is still arming park_timer (see park) */
+	/* The park deadline's timer: on goc__park's frame, which outlives the
+	 * wait; NULL when the park has no deadline. (The unlock function and
+	 * deadline travel in the M: see goc__m.park_unlock.) Out of the G to
+	 * keep it small: a million queued goroutines are a million Gs the
+	 * kernel zeroes. */
+	goc__timer *park_timer;
+	_Atomic uint32_t park_arming; /* after_switch is still arming it (see park) */
 
 	/* Foreign thread Gs park on this futex word (thread.c). */
 	_Atomic uint32_t thread_wake;
@@ -152,7 +153,9 @@ struct goc__m {
 	 * after the switch away: */
 	goc__g *dead;
 	goc__g *yielded;
-	goc__g *parked;
+	goc__g *parked;            /* with what goc__park asked for: */
+	goc__unlock_fn park_unlock;
+	void *park_unlock_arg;
 	goc__g *exitblocking;      /* left a blocking call and found no P */
 	goc__p *oldp;              /* the P this M had before its blocking call */
 	/* Direct hand-off (proc.c, goc__park): a parking G switched straight

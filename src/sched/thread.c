@@ -47,7 +47,6 @@ GOC__NOINLINE goc__g *goc__thread_g(void)
 	if (!g)
 		goc__panic("thread: out of memory for a foreign thread's G");
 	g->is_thread = true;
-	g->park_timer.index = -1;
 	atomic_store(&g->status, G_RUNNING);
 	tls_thread_g = g;
 	pthread_setspecific(thread_key, g);
