@@ -459,8 +459,10 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 	} else {
 		goc__switch_to_g0(m, g);
 	}
-	/* Resumed (maybe on another M). If g0 was still arming our deadline
-	 * timer when a waker readied us, let it finish before we stop it. */
+	/* Resumed (maybe on another M). If after_switch (on g0, or on the
+	 * next G after a hand-off) was still arming our deadline timer when a
+	 * waker readied us, let it finish before we stop it: the timer lives
+	 * on this frame. */
 	if (deadline != GOC__NO_DEADLINE) {
 		while (atomic_load_explicit(&g->park_arming, memory_order_acquire))
 			sched_yield();
