@@ -5,6 +5,7 @@
 
 #include <goc.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,19 @@ static inline __attribute__((unused)) int check_run_procs_1_and_2(int (*fn)(int,
 			return r;
 	}
 	return 0;
+}
+
+/* Run program in simulation mode (goc_sim_fork, a child process) under
+ * seeds 1, 2 and 3; each run must exit 0 within 20 s. Call it before any
+ * runtime starts in this process. */
+static inline __attribute__((unused)) void check_sim_seeds(int (*program)(int, char **),
+                                                           const char *name)
+{
+	char *argv[] = {(char *)name, NULL};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		CHECK_EQ(goc_sim_fork(&cfg, program, 1, argv, -1, GOC_SEC(20)), 0);
+	}
 }
 
 #endif

@@ -90,6 +90,16 @@ static void bouncer(void *arg)
 	goc_waitgroup_done(&pr->wg);
 }
 
+/* An echoer and a bouncer handing off to each other until pr->stop; the
+ * wait group also counts the one goroutine the test adds to stop them. */
+static void start_bouncing(struct pair *pr)
+{
+	pair_init(pr);
+	goc_waitgroup_add(&pr->wg, 3);
+	CHECK_EQ(goc_go(echoer, pr), 0);
+	CHECK_EQ(goc_go(bouncer, pr), 0);
+}
+
 static void stopper(void *arg)
 {
 	struct pair *pr = arg;
@@ -112,10 +122,7 @@ static void *spawn_stopper(void *arg)
 static void test_endless_handoffs_leave_room_for_the_global_queue(void)
 {
 	struct pair pr;
-	pair_init(&pr);
-	goc_waitgroup_add(&pr.wg, 3);
-	CHECK_EQ(goc_go(echoer, &pr), 0);
-	CHECK_EQ(goc_go(bouncer, &pr), 0);
+	start_bouncing(&pr);
 	pthread_t t;
 	CHECK_EQ(pthread_create(&t, NULL, spawn_stopper, &pr), 0);
 	goc_waitgroup_wait(&pr.wg);
@@ -138,11 +145,8 @@ static void timed_stop(void *arg)
 static void test_endless_handoffs_leave_room_for_timers(void)
 {
 	struct pair pr;
-	pair_init(&pr);
-	goc_waitgroup_add(&pr.wg, 3);
+	start_bouncing(&pr);
 	CHECK_EQ(goc_go(timed_stop, &pr), 0);
-	CHECK_EQ(goc_go(echoer, &pr), 0);
-	CHECK_EQ(goc_go(bouncer, &pr), 0);
 	goc_waitgroup_wait(&pr.wg);
 	CHECK(pr.sum >= 1000);
 	pair_free(&pr);

@@ -346,11 +346,7 @@ static int starvation_program(int argc, char **argv)
  * barge in. Before any runtime starts in this process (goc_sim_fork). */
 static void test_starvation_is_measured_in_virtual_time_in_simulation(void)
 {
-	char *argv[] = {"test_sync_mutex", NULL};
-	for (uint64_t seed = 1; seed <= 3; seed++) {
-		goc_sim_config cfg = {.seed = seed};
-		CHECK_EQ(goc_sim_fork(&cfg, starvation_program, 1, argv, -1, GOC_SEC(20)), 0);
-	}
+	check_sim_seeds(starvation_program, "test_sync_mutex");
 }
 
 static int real_main(int argc, char **argv)

@@ -211,11 +211,7 @@ static int sim_deadline_program(int argc, char **argv)
  * Before any runtime starts in this process (goc_sim_fork). */
 static void test_deadlines_on_the_virtual_clock_in_simulation(void)
 {
-	char *argv[] = {"test_sync_waitgroup", NULL};
-	for (uint64_t seed = 1; seed <= 3; seed++) {
-		goc_sim_config cfg = {.seed = seed};
-		CHECK_EQ(goc_sim_fork(&cfg, sim_deadline_program, 1, argv, -1, GOC_SEC(20)), 0);
-	}
+	check_sim_seeds(sim_deadline_program, "test_sync_waitgroup");
 }
 
 static int real_main(int argc, char **argv)
