@@ -67,6 +67,15 @@ static inline void arrived_on_g(goc__m *m, goc__g *g)
 	(void)g;
 }
 
+/* g switched away and is back, possibly on another M (callers re-read
+ * theirs): tell the sanitizers, then finish a hand-off to g. */
+static inline void resumed(goc__g *g)
+{
+	goc__m *m = goc__getm();
+	arrived_on_g(m, g);
+	goc__resumed(m);
+}
+
 void goc__san_g_started(goc__m *m, goc__g *g)
 {
 	arrived_on_g(m, g);
@@ -96,10 +105,7 @@ void goc__switch_to_g0(goc__m *m, goc__g *g)
 	__tsan_switch_to_fiber(m->tsan_fiber, 0);
 #endif
 	goc__ctx_switch(&g->ctx, &m->g0);
-	/* Resumed, possibly on another M: the caller re-reads its M. */
-	m = goc__getm();
-	arrived_on_g(m, g);
-	goc__resumed(m);
+	resumed(g);
 }
 
 void goc__switch_to_next(goc__m *m, goc__g *g, goc__g *next)
@@ -111,9 +117,7 @@ void goc__switch_to_next(goc__m *m, goc__g *g, goc__g *next)
 	__tsan_switch_to_fiber(next->san_fiber, 0);
 #endif
 	goc__ctx_switch(&g->ctx, &next->ctx);
-	m = goc__getm();
-	arrived_on_g(m, g);
-	goc__resumed(m);
+	resumed(g);
 }
 
 GOC__NO_TSAN void goc__switch_to_g0_exit(goc__m *m, goc__g *g)

@@ -741,49 +741,50 @@ void goc__stack_free(goc__stack *s)
 		scavenge(&(slot_ref){sl, idx}, 1);
 }
 
-/* Small batches: each madvise may cost a TLB shootdown, and the budget is
- * only checked between batches. */
+/* Scavenge c's oldest dirty stacks, up to batch_max per madvise round,
+ * until keep of them are left or goc__nanotime() passes until. */
+static uint32_t class_scavenge(stack_class *c, uint32_t keep, uint32_t batch_max, int64_t until)
+{
+	slot_ref batch[DIRTY_BATCH];
+	uint32_t total = 0;
+	for (;;) {
+		goc__lock_acquire(&pool.lock);
+		uint32_t have = c->dtail - c->dhead;
+		uint32_t excess = have > keep ? have - keep : 0;
+		uint32_t n = dirty_take_oldest(c, batch, excess < batch_max ? excess : batch_max);
+		goc__lock_release(&pool.lock);
+		if (n == 0)
+			return total;
+		scavenge(batch, n);
+		total += n;
+		if (until != INT64_MAX && goc__nanotime() >= until)
+			return total;
+	}
+}
+
+/* Small batches for the paced scavenger: each madvise may cost a TLB
+ * shootdown, and the budget is only checked between batches. */
 #define SCAVENGE_BATCH 16u
 
 uint32_t goc__stack_scavenge(int64_t budget_ns)
 {
-	slot_ref batch[SCAVENGE_BATCH];
 	uint32_t total = 0;
 	int64_t start = goc__nanotime();
 	int64_t until = budget_ns > INT64_MAX - start ? INT64_MAX : start + budget_ns;
 	for (int i = 0; i < NCLASS; i++) {
-		stack_class *c = &pool.cls[i];
-		for (;;) {
-			goc__lock_acquire(&pool.lock);
-			uint32_t have = c->dtail - c->dhead;
-			uint32_t excess = have > c->dkeep ? have - c->dkeep : 0;
-			uint32_t n = dirty_take_oldest(c, batch, excess < SCAVENGE_BATCH ? excess : SCAVENGE_BATCH);
-			goc__lock_release(&pool.lock);
-			if (n == 0)
-				break;
-			scavenge(batch, n);
-			total += n;
-			if (goc__nanotime() >= until)
-				return total;
-		}
+		total += class_scavenge(&pool.cls[i], pool.cls[i].dkeep, SCAVENGE_BATCH, until);
+		if (until != INT64_MAX && goc__nanotime() >= until)
+			break;
 	}
 	return total;
 }
 
 void goc__stack_trim(void)
 {
-	slot_ref batch[DIRTY_BATCH];
 	slab *unmap = NULL;
 	for (int i = 0; i < NCLASS; i++) {
 		stack_class *c = &pool.cls[i];
-		for (;;) {
-			goc__lock_acquire(&pool.lock);
-			uint32_t n = dirty_take_oldest(c, batch, DIRTY_BATCH);
-			goc__lock_release(&pool.lock);
-			if (n == 0)
-				break;
-			scavenge(batch, n);
-		}
+		class_scavenge(c, 0, DIRTY_BATCH, INT64_MAX);
 		/* Now the spare and any other empty slab go too. */
 		goc__lock_acquire(&pool.lock);
 		for (slab *sl = c->all, *next; sl; sl = next) {
