@@ -742,14 +742,15 @@ void goc__stack_free(goc__stack *s)
 }
 
 /* Scavenge c's oldest dirty stacks, up to batch_max per madvise round,
- * until keep of them are left or goc__nanotime() passes until. */
-static uint32_t class_scavenge(stack_class *c, uint32_t keep, uint32_t batch_max, int64_t until)
+ * until only the warm ones (c->dkeep, or none) are left or
+ * goc__nanotime() passes until. */
+static uint32_t class_scavenge(stack_class *c, bool keep_warm, uint32_t batch_max, int64_t until)
 {
 	slot_ref batch[DIRTY_BATCH];
 	uint32_t total = 0;
 	for (;;) {
 		goc__lock_acquire(&pool.lock);
-		uint32_t have = c->dtail - c->dhead;
+		uint32_t have = c->dtail - c->dhead, keep = keep_warm ? c->dkeep : 0;
 		uint32_t excess = have > keep ? have - keep : 0;
 		uint32_t n = dirty_take_oldest(c, batch, excess < batch_max ? excess : batch_max);
 		goc__lock_release(&pool.lock);
@@ -772,7 +773,7 @@ uint32_t goc__stack_scavenge(int64_t budget_ns)
 	int64_t start = goc__nanotime();
 	int64_t until = budget_ns > INT64_MAX - start ? INT64_MAX : start + budget_ns;
 	for (int i = 0; i < NCLASS; i++) {
-		total += class_scavenge(&pool.cls[i], pool.cls[i].dkeep, SCAVENGE_BATCH, until);
+		total += class_scavenge(&pool.cls[i], true, SCAVENGE_BATCH, until);
 		if (until != INT64_MAX && goc__nanotime() >= until)
 			break;
 	}
@@ -784,7 +785,7 @@ void goc__stack_trim(void)
 	slab *unmap = NULL;
 	for (int i = 0; i < NCLASS; i++) {
 		stack_class *c = &pool.cls[i];
-		class_scavenge(c, 0, DIRTY_BATCH, INT64_MAX);
+		class_scavenge(c, false, DIRTY_BATCH, INT64_MAX);
 		/* Now the spare and any other empty slab go too. */
 		goc__lock_acquire(&pool.lock);
 		for (slab *sl = c->all, *next; sl; sl = next) {
