@@ -70,6 +70,10 @@ static int64_t fan_find(size_t finders, bool use_pool)
 	}
 	int64_t ns = goc_now() - t0;
 	goc_close(done); /* stop the generator and the finders */
+	/* The generator uses `seed` (on this frame) until it returns, and its
+	 * output closes only after that: wait for the close before returning. */
+	for (long x; goc_recv(rnd, &x) == 0;)
+		;
 	goc_chan_release(first);
 	goc_chan_release(primes);
 	goc_chan_release(rnd);

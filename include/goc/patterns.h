@@ -103,7 +103,9 @@ goc_chan *goc_bridge(goc_chan *done, goc_chan *chans, size_t elem_size);
 goc_chan *goc_repeat(goc_chan *done, const void *values, size_t count, size_t elem_size);
 /* Whatever fn produces: each round calls fn(arg, out) with out pointing to
  * elem_size bytes; fn returns 0 to send them, anything else to end the
- * stream (the channel is then closed). fn runs in the generator goroutine. */
+ * stream (the channel is then closed). fn runs in the generator goroutine;
+ * the channel closes after fn's last call, so arg may be freed once a
+ * receive reports GOC_ECLOSED. */
 goc_chan *goc_repeat_fn(goc_chan *done, int (*fn)(void *arg, void *out), void *arg, size_t elem_size);
 /* The first n values of in (fewer if in closes first), then closed. n == 0
  * gives a channel that is already closed. in is not drained or closed. */
