@@ -163,7 +163,7 @@ static void overflow_unguarded_stack(void)
 	int v = -1, below = -1;
 	for (int i = 0; i < n && v < 0; i++)
 		for (int j = 0; j < n; j++)
-			if (s[i].lo > s[j].lo + s[j].size && s[i].lo - (s[j].lo + s[j].size) <= 64 * 1024) {
+			if (s[i].lo > s[j].lo + s[j].size && s[i].lo - (s[j].lo + s[j].size) <= 68 * 1024 /* GAP_BYTES */) {
 				v = i;
 				below = j;
 				break;

@@ -81,9 +81,17 @@ enum { P_IDLE, P_RUNNING, P_SYSCALL, P_STOPPED };
 #define GFREE_MAX 64
 #define TIMER_HEAP_ARITY 4
 
+/* A heap entry carries a copy of its timer's when: sifting compares the
+ * array alone and never reads a timer (which usually lives on a parked
+ * goroutine's stack: a cold page each). */
+typedef struct goc__timerent {
+	int64_t when;
+	goc__timer *t;
+} goc__timerent;
+
 typedef struct goc__timerheap {
 	goc__lock lock;
-	goc__timer **t;            /* 4-ary min-heap on when; guarded by lock */
+	goc__timerent *t;          /* 4-ary min-heap on when; guarded by lock */
 	int32_t len, cap;
 	_Atomic int64_t next;      /* when of t[0], INT64_MAX if empty (racy hint) */
 } goc__timerheap;

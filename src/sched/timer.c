@@ -37,59 +37,61 @@ void goc__timerheap_init(goc__timerheap *h)
 
 void goc__timerheap_free(goc__timerheap *h)
 {
-	for (int32_t i = 0; i < h->len; i++) {
-		h->t[i]->index = -1;
-	}
+	for (int32_t i = 0; i < h->len; i++)
+		h->t[i].t->index = -1;
 	free(h->t);
 	h->t = NULL;
 	h->len = h->cap = 0;
 }
 
-static void sift_up(goc__timer **a, int32_t i)
+/* Both sifts read only the array; each moved timer gets its new index (one
+ * write per level, the only time a timer is touched). */
+static void sift_up(goc__timerent *a, int32_t i)
 {
-	goc__timer *t = a[i];
+	goc__timerent e = a[i];
 	while (i > 0) {
 		int32_t parent = (i - 1) / TIMER_HEAP_ARITY;
-		if (a[parent]->when <= t->when)
+		if (a[parent].when <= e.when)
 			break;
 		a[i] = a[parent];
-		a[i]->index = i;
+		a[i].t->index = i;
 		i = parent;
 	}
-	a[i] = t;
-	t->index = i;
+	a[i] = e;
+	e.t->index = i;
 }
 
-static void sift_down(goc__timer **a, int32_t len, int32_t i)
+static void sift_down(goc__timerent *a, int32_t len, int32_t i)
 {
-	goc__timer *t = a[i];
+	goc__timerent e = a[i];
 	for (;;) {
-		int32_t c = i * TIMER_HEAP_ARITY + 1, best = -1;
-		for (int32_t k = c; k < c + TIMER_HEAP_ARITY && k < len; k++)
-			if (best < 0 || a[k]->when < a[best]->when)
+		int32_t c = i * TIMER_HEAP_ARITY + 1, best = c;
+		if (c >= len)
+			break;
+		for (int32_t k = c + 1; k < c + TIMER_HEAP_ARITY && k < len; k++)
+			if (a[k].when < a[best].when)
 				best = k;
-		if (best < 0 || a[best]->when >= t->when)
+		if (a[best].when >= e.when)
 			break;
 		a[i] = a[best];
-		a[i]->index = i;
+		a[i].t->index = i;
 		i = best;
 	}
-	a[i] = t;
-	t->index = i;
+	a[i] = e;
+	e.t->index = i;
 }
 
 static void heap_remove(goc__timerheap *h, int32_t i)
 {
-	goc__timer *t = h->t[i];
+	goc__timer *t = h->t[i].t;
 	h->len--;
 	if (i != h->len) {
 		h->t[i] = h->t[h->len];
-		h->t[i]->index = i;
 		sift_down(h->t, h->len, i);
 		sift_up(h->t, i);
 	}
 	t->index = -1;
-	atomic_store_explicit(&h->next, h->len ? h->t[0]->when : INT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&h->next, h->len ? h->t[0].when : INT64_MAX, memory_order_relaxed);
 }
 
 void goc__timer_start(goc__timer *t)
@@ -101,20 +103,20 @@ void goc__timer_start(goc__timer *t)
 	goc__lock_acquire(&h->lock);
 	if (h->len == h->cap) {
 		int32_t cap = h->cap ? h->cap * 2 : 64;
-		goc__timer **a = realloc(h->t, (size_t)cap * sizeof *a);
+		goc__timerent *a = realloc(h->t, (size_t)cap * sizeof *a);
 		if (!a)
 			goc__panic("timer: out of memory growing a timer heap to %d", cap);
 		h->t = a;
 		h->cap = cap;
 	}
 	atomic_store_explicit(&t->heap, h, memory_order_release);
-	h->t[h->len] = t;
+	h->t[h->len] = (goc__timerent){t->when, t};
 	sift_up(h->t, h->len++);
 	/* seq_cst store here and load of poll_until below, against the
 	 * poller's seq_cst store of poll_until and load of next (proc.c,
 	 * poll_block): either we see its poll_until and interrupt it, or it
 	 * sees this timer when it computes how long to sleep. */
-	atomic_store(&h->next, h->t[0]->when);
+	atomic_store(&h->next, h->t[0].when);
 	int64_t when = t->when; /* t may fire and be freed once we unlock */
 	atomic_fetch_add_explicit(&goc__s.timers_armed, 1, memory_order_relaxed);
 	goc__lock_release(&h->lock);
@@ -145,15 +147,16 @@ int goc__timers_run(goc__timerheap *h, int64_t now)
 		return 0;
 	int fired = 0;
 	goc__lock_acquire(&h->lock);
-	while (h->len > 0 && h->t[0]->when <= now) {
-		goc__timer *t = h->t[0];
+	while (h->len > 0 && h->t[0].when <= now) {
+		goc__timer *t = h->t[0].t;
 		if (t->period > 0) {
 			/* Re-arm first (skipping missed periods, like a ticker that
 			 * drops ticks for a slow reader), then fire. */
 			int64_t late = now - t->when;
 			t->when += t->period * (1 + late / t->period);
+			h->t[0].when = t->when;
 			sift_down(h->t, h->len, 0);
-			atomic_store_explicit(&h->next, h->t[0]->when, memory_order_relaxed);
+			atomic_store_explicit(&h->next, h->t[0].when, memory_order_relaxed);
 			t->fn(t, now);
 		} else {
 			heap_remove(h, 0);

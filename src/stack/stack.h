@@ -46,7 +46,7 @@ void goc__stack_trim(void);
  * oldest first, for about budget_ns (the monitor's paced scavenger).
  * Returns how many stacks were scavenged. */
 uint32_t goc__stack_scavenge(int64_t budget_ns);
-/* Release cached stack memory (runtime shutdown): goc__stack_trim. */
+/* Runtime shutdown: unmap every slab no goroutine uses (no madvise first). */
 void goc__stack_shutdown(void);
 
 /* Tuning, for tests and benchmarks. */
