@@ -793,6 +793,21 @@ uint32_t goc__stack_scavenge(int64_t budget_ns)
 	return total;
 }
 
+/* Detach c's slabs with nothing used or dirty and push them on unmap (a
+ * list by pnext, for unmap_slabs after the lock is dropped). Lock held. */
+static slab *detach_empty(stack_class *c, slab *unmap)
+{
+	for (slab *sl = c->all, *next; sl; sl = next) {
+		next = sl->anext;
+		if (sl->nused == 0 && sl->ndirty == 0) {
+			slab_detach(sl);
+			sl->pnext = unmap;
+			unmap = sl;
+		}
+	}
+	return unmap;
+}
+
 void goc__stack_trim(void)
 {
 	slab *unmap = NULL;
@@ -801,14 +816,7 @@ void goc__stack_trim(void)
 		class_scavenge(c, false, DIRTY_BATCH, INT64_MAX);
 		/* Now the spare and any other empty slab go too. */
 		goc__lock_acquire(&pool.lock);
-		for (slab *sl = c->all, *next; sl; sl = next) {
-			next = sl->anext;
-			if (sl->nused == 0 && sl->ndirty == 0) {
-				slab_detach(sl);
-				sl->pnext = unmap;
-				unmap = sl;
-			}
-		}
+		unmap = detach_empty(c, unmap);
 		goc__lock_release(&pool.lock);
 	}
 	unmap_slabs(unmap);
@@ -839,14 +847,7 @@ void goc__stack_shutdown(void)
 			}
 		}
 		c->dtail = keep;
-		for (slab *sl = c->all, *next; sl; sl = next) {
-			next = sl->anext;
-			if (sl->nused == 0 && sl->ndirty == 0) {
-				slab_detach(sl);
-				sl->pnext = unmap;
-				unmap = sl;
-			}
-		}
+		unmap = detach_empty(c, unmap);
 	}
 	goc__lock_release(&pool.lock);
 	unmap_slabs(unmap);
