@@ -811,7 +811,7 @@ top:
 	if ((fair || p->schedtick % 61 == 0) &&
 	    atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
 		goc__lock_acquire(&goc__s.lock);
-		g = goc__globrunq_get(p, 1);
+		g = goc__globrunq_get_fair();
 		goc__lock_release(&goc__s.lock);
 		if (g)
 			goto found;

@@ -11,6 +11,16 @@
  * caches, and it inherits the time slice, as in Go. Thieves take runnext
  * only as a last resort.
  *
+ * The global queue is one list in two parts, each FIFO: first the Gs that
+ * have run before (they hold a stack), up to runq_resumed, then the ones
+ * that never ran (they hold nothing yet). Refills take from the front, so
+ * a goroutine woken while thousands of new ones wait (a loop of goc_go,
+ * then sleeps: its stack is held until it runs, and each new one that
+ * runs first takes a fresh stack) gets to finish first; the periodic
+ * fairness check (every 61st schedule, find_runnable) takes a new one
+ * first, so new goroutines always start. In simulation mode every G goes
+ * to the end: the order is the seed's business.
+ *
  * Simulation mode (sim.c) keeps every runnable G on the global queue: the
  * monitor thread moves Gs off a P it thinks hogged (sysmon.c), and an
  * empty ring leaves it nothing to move, so the order of runnable Gs - and
@@ -48,7 +58,15 @@ bool goc__runq_put(goc__p *p, goc__g *g, bool next)
 	}
 }
 
-/* Move half of the full ring plus g to the global queue in one batch. */
+/* The ring is full: take its older half plus g off it in one batch. Of
+ * those, the Gs that have run (they hold a stack) go back on the ring, at
+ * the tail, in the half just freed, and those that do not fit go to the
+ * front part of the global queue; the ones that never ran go to its end.
+ * Go moves the whole half to the end: then, when a burst of new goroutines
+ * fills the ring (a loop of goc_go), goroutines woken meanwhile wait behind
+ * every one of them, each keeping its stack, while each new one takes a
+ * fresh stack (100,000 sleepers that needed ~3,000 stacks at a time took
+ * 20,000). Go promises no order among runnable goroutines. */
 static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t)
 {
 	enum { HALF = RUNQ_SIZE / 2 };
@@ -59,10 +77,30 @@ static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t)
 	                                             memory_order_relaxed))
 		return false; /* a thief took some: there is room now */
 	batch[HALF] = g;
-	for (int i = 0; i < HALF; i++)
-		batch[i]->schedlink = batch[i + 1];
+	goc__g *head[2] = {NULL, NULL}, *tail[2] = {NULL, NULL}; /* [1]: have run */
+	int32_t n[2] = {0, 0};
+	uint32_t room = HALF;
+	for (int i = 0; i <= HALF; i++) {
+		goc__g *x = batch[i];
+		int ran = x->stack.lo != NULL;
+		if (ran && room > 0) {
+			atomic_store_explicit(&p->runq[t % RUNQ_SIZE], x, memory_order_relaxed);
+			t++;
+			room--;
+			continue;
+		}
+		if (tail[ran])
+			tail[ran]->schedlink = x;
+		else
+			head[ran] = x;
+		tail[ran] = x;
+		n[ran]++;
+	}
+	atomic_store_explicit(&p->runq_tail, t, memory_order_release);
 	goc__lock_acquire(&goc__s.lock);
-	goc__globrunq_put_batch(batch[0], batch[HALF], HALF + 1);
+	for (int ran = 0; ran < 2; ran++)
+		if (n[ran])
+			goc__globrunq_put_batch(head[ran], tail[ran], n[ran], ran);
 	goc__lock_release(&goc__s.lock);
 	return true;
 }
@@ -148,19 +186,57 @@ goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool steal_next)
 
 void goc__globrunq_put_locked(goc__g *g)
 {
-	g->schedlink = NULL;
-	goc__globrunq_put_batch(g, g, 1);
+	goc__globrunq_put_batch(g, g, 1, g->stack.lo != NULL);
 }
 
-void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n)
+/* Link head..tail in after `after` (NULL: at the front). */
+static void glob_link_after(goc__g *after, goc__g *head, goc__g *tail)
 {
-	tail->schedlink = NULL;
-	if (goc__s.runq_tail)
-		goc__s.runq_tail->schedlink = head;
-	else
+	if (after) {
+		tail->schedlink = after->schedlink;
+		after->schedlink = head;
+	} else {
+		tail->schedlink = goc__s.runq_head;
 		goc__s.runq_head = head;
-	goc__s.runq_tail = tail;
+	}
+	if (goc__s.runq_tail == after) /* after was the last (or the queue empty) */
+		goc__s.runq_tail = tail;
+}
+
+void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed)
+{
+	if (resumed && !goc__sim_active()) {
+		glob_link_after(goc__s.runq_resumed, head, tail);
+		goc__s.runq_resumed = tail;
+	} else {
+		glob_link_after(goc__s.runq_tail, head, tail);
+	}
 	atomic_fetch_add_explicit(&goc__s.runq_size, n, memory_order_relaxed);
+}
+
+goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g)
+{
+	if (prev)
+		prev->schedlink = g->schedlink;
+	else
+		goc__s.runq_head = g->schedlink;
+	if (goc__s.runq_tail == g)
+		goc__s.runq_tail = prev;
+	if (goc__s.runq_resumed == g)
+		goc__s.runq_resumed = prev;
+	g->schedlink = NULL;
+	atomic_fetch_sub_explicit(&goc__s.runq_size, 1, memory_order_relaxed);
+	return g;
+}
+
+goc__g *goc__globrunq_get_fair(void)
+{
+	if (!goc__s.runq_head)
+		return NULL;
+	goc__g *prev = goc__s.runq_resumed;
+	if (!prev || !prev->schedlink) /* no new one: the front */
+		prev = NULL;
+	return goc__globrunq_unlink(prev, prev ? prev->schedlink : goc__s.runq_head);
 }
 
 void goc__globrunq_put(goc__g *g)
@@ -186,15 +262,8 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max)
 	                atomic_load_explicit(&p->runq_head, memory_order_relaxed);
 	if (n > (int64_t)(RUNQ_SIZE - used) / 2 + 1) /* never overflow p's ring here: */
 		n = (RUNQ_SIZE - used) / 2 + 1;      /* that would retake sched.lock */
-	atomic_fetch_sub_explicit(&goc__s.runq_size, n, memory_order_relaxed);
-	goc__g *g = goc__s.runq_head;
-	goc__s.runq_head = g->schedlink;
-	while (--n > 0) {
-		goc__g *g1 = goc__s.runq_head;
-		goc__s.runq_head = g1->schedlink;
-		goc__runq_put(p, g1, false);
-	}
-	if (!goc__s.runq_head)
-		goc__s.runq_tail = NULL;
+	goc__g *g = goc__globrunq_unlink(NULL, goc__s.runq_head);
+	while (--n > 0)
+		goc__runq_put(p, goc__globrunq_unlink(NULL, goc__s.runq_head), false);
 	return g;
 }

@@ -194,8 +194,9 @@ struct goc__m {
  * sched.lock is never held while taking a channel or timer lock. */
 typedef struct goc__sched {
 	goc__lock lock;
-	/* global run queue (lock) */
-	goc__g *runq_head, *runq_tail;
+	/* global run queue (lock): Gs that have run, then Gs that never ran
+	 * (runq.c); runq_resumed ends the first part (NULL: it is empty) */
+	goc__g *runq_head, *runq_tail, *runq_resumed;
 	_Atomic int64_t runq_size;
 	/* idle Ps and Ms (lock) */
 	goc__p *pidle;
@@ -264,8 +265,13 @@ bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool steal_next);
 void goc__globrunq_put(goc__g *g);        /* takes sched.lock */
 void goc__globrunq_put_locked(goc__g *g); /* sched.lock held */
-void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n); /* lock held */
+/* head..tail linked by schedlink; resumed: Gs that have run (lock held) */
+void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* lock held */
+goc__g *goc__globrunq_get_fair(void);          /* one G, new ones first; lock held */
+/* Unlink g from the global queue; prev is the G before it (NULL: g is the
+ * front). Lock held. Returns g. */
+goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g);
 /* timer.c */
 void goc__timerheap_init(goc__timerheap *h);
 void goc__timerheap_free(goc__timerheap *h);

@@ -308,15 +308,7 @@ static goc__g *glob_take_locked(int64_t i)
 		prev = g;
 		g = g->schedlink;
 	}
-	if (prev)
-		prev->schedlink = g->schedlink;
-	else
-		goc__s.runq_head = g->schedlink;
-	if (goc__s.runq_tail == g)
-		goc__s.runq_tail = prev;
-	g->schedlink = NULL;
-	atomic_fetch_sub_explicit(&goc__s.runq_size, 1, memory_order_relaxed);
-	return g;
+	return goc__globrunq_unlink(prev, g);
 }
 
 /* PCT: the candidate with the highest priority (the first on ties). */

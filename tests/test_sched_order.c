@@ -1,0 +1,125 @@
+/* test_sched_order.c - which runnable goroutine goes first when the run
+ * queues overflow (runq.c): goroutines that have run before (they hold a
+ * stack) go ahead of ones that never ran, and new ones still always start.
+ *   - a goroutine woken while thousands of new ones wait in the global
+ *     queue runs in the first half, not after all of them (before the
+ *     change it ran after ~2,000 of 2,300: each new one that ran first took
+ *     a fresh stack while the woken one kept its own);
+ *   - 600 goroutines that yield forever (they have run, so they always go
+ *     ahead) cannot keep a new goroutine from starting: it is the one that
+ *     stops them, so without the fairness rule this test hangs and the
+ *     watchdog fails it.
+ * Runs with GOC_PROCS=1, then 2. ctest: TIMEOUT 60 */
+#include "goc.h"
+#include "check.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define BEFORE 2000 /* new goroutines queued before the wake-up */
+#define AFTER 300   /* ... and after it: these push it off runnext */
+
+static _Atomic long order;   /* next position in the order of first runs */
+static _Atomic long woken_at; /* the woken goroutine's position */
+static goc_waitgroup all = GOC_WAITGROUP_INIT;
+
+static void note_first_run(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&order, 1);
+	goc_waitgroup_done(&all);
+}
+
+struct sleeper {
+	goc_chan *wake;
+	goc_waitgroup parked;
+};
+
+static void sleeper(void *arg)
+{
+	struct sleeper *s = arg;
+	goc_waitgroup_done(&s->parked);
+	long v;
+	CHECK_EQ(goc_recv(s->wake, &v), 0);
+	atomic_store(&woken_at, atomic_fetch_add(&order, 1));
+	goc_waitgroup_done(&all);
+}
+
+static void spawn_new(int n)
+{
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(goc_go(note_first_run, NULL), 0);
+}
+
+static void test_woken_goroutine_goes_before_a_backlog_of_new_ones(void)
+{
+	atomic_store(&order, 0);
+	struct sleeper s = {goc_chan_make(sizeof(long), 1), GOC_WAITGROUP_INIT};
+	CHECK(s.wake);
+	goc_waitgroup_add(&all, 1 + BEFORE + AFTER);
+	goc_waitgroup_add(&s.parked, 1);
+	CHECK_EQ(goc_go(sleeper, &s), 0);
+	CHECK_EQ(goc_waitgroup_wait(&s.parked), 0);
+	/* The sleeper has run: it holds a stack and waits on wake (or is
+	 * about to: the send below then does not block either). */
+	spawn_new(BEFORE);
+	CHECK_EQ(goc_send(s.wake, &(long){1}), 0);
+	spawn_new(AFTER);
+	CHECK_EQ(goc_waitgroup_wait(&all), 0);
+	long total = 1 + BEFORE + AFTER, at = atomic_load(&woken_at);
+	CHECK_EQ(atomic_load(&order), total);
+	if (at >= total / 2)
+		fprintf(stderr, "the woken goroutine ran %ldth of %ld\n", at + 1, total);
+	CHECK(at < total / 2);
+	goc_chan_release(s.wake);
+}
+
+#define YIELDERS 600
+
+static _Atomic int stop;
+static goc_waitgroup yielders = GOC_WAITGROUP_INIT;
+static goc_waitgroup yielding = GOC_WAITGROUP_INIT;
+
+static void yielder(void *arg)
+{
+	(void)arg;
+	goc_waitgroup_done(&yielding);
+	while (!atomic_load(&stop))
+		goc_yield();
+	goc_waitgroup_done(&yielders);
+}
+
+static void stopper(void *arg)
+{
+	(void)arg;
+	atomic_store(&stop, 1);
+}
+
+static void test_yielders_cannot_keep_a_new_goroutine_from_starting(void)
+{
+	atomic_store(&stop, 0);
+	goc_waitgroup_add(&yielders, YIELDERS);
+	goc_waitgroup_add(&yielding, YIELDERS);
+	for (int i = 0; i < YIELDERS; i++)
+		CHECK_EQ(goc_go(yielder, NULL), 0);
+	/* All have run (so all hold stacks and go ahead of new ones)... */
+	CHECK_EQ(goc_waitgroup_wait(&yielding), 0);
+	/* ... and only a new goroutine can stop them. */
+	CHECK_EQ(goc_go(stopper, NULL), 0);
+	CHECK_EQ(goc_waitgroup_wait(&yielders), 0);
+}
+
+static int run(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	RUN(test_woken_goroutine_goes_before_a_backlog_of_new_ones);
+	RUN(test_yielders_cannot_keep_a_new_goroutine_from_starting);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	check_watchdog(30);
+	return check_run_procs_1_and_2(run, argc, argv);
+}
