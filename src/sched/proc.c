@@ -179,7 +179,11 @@ static goc__g *g_alloc(goc__p *p)
 	return g;
 }
 
-/* Recycle a finished G's struct; its stack went to the cache already. */
+/* Recycle a finished G's struct; its stack went to the cache already. A
+ * full P list gives half of itself to the global one in one lock (as Go's
+ * gfput): a P where goroutines only end (their spawner runs elsewhere)
+ * would otherwise take glock at every exit, against the spawner's
+ * refills. */
 static void g_recycle(goc__p *p, goc__g *g)
 {
 	atomic_store_explicit(&g->status, G_IDLE, memory_order_relaxed);
@@ -189,10 +193,22 @@ static void g_recycle(goc__p *p, goc__g *g)
 		p->ngfree++;
 		return;
 	}
+	goc__g *head = g, *tail = g;
+	int32_t n = 1;
+	if (p) {
+		while (p->ngfree > GFREE_MAX / 2) {
+			goc__g *f = p->gfree;
+			p->gfree = f->schedlink;
+			p->ngfree--;
+			tail->schedlink = f;
+			tail = f;
+			n++;
+		}
+	}
 	goc__lock_acquire(&goc__s.glock);
-	g->schedlink = goc__s.gfree;
-	goc__s.gfree = g;
-	goc__s.ngfree++;
+	tail->schedlink = goc__s.gfree;
+	goc__s.gfree = head;
+	goc__s.ngfree += n;
 	goc__lock_release(&goc__s.glock);
 }
 
