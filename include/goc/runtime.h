@@ -78,13 +78,22 @@ void *goc_blocking(void *(*fn)(void *arg), void *arg);
  * thread. Ids are never reused. */
 uint64_t goc_id(void);
 
-/* Source-site recording: the function forms stay callable as (goc_go)(...). */
+/* Source-site recording: the function forms stay callable as (goc_go)(...).
+ * Each call site gets one static goc__site (GOC__SITE, a GNU C statement
+ * expression, as gcc and clang accept also in C++): a goroutine records a
+ * pointer to it, one store at spawn instead of three. */
+typedef struct goc__site {
+	const char *file;
+	const char *func;
+	int line;
+} goc__site;
+#define GOC__SITE() \
+	(__extension__({ static const goc__site goc__site_ = {__FILE__, __func__, __LINE__}; &goc__site_; }))
 int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size,
-               bool copy, const char *file, int line, const char *func);
-#define goc_go(fn, arg) goc__go_at(NULL, (fn), (arg), 0, false, __FILE__, __LINE__, __func__)
-#define goc_go_copy(fn, arg, size) goc__go_at(NULL, (fn), (arg), (size), true, __FILE__, __LINE__, __func__)
-#define goc_go_with(attr, fn, arg, size) \
-	goc__go_at((attr), (fn), (arg), (size), (size) > 0, __FILE__, __LINE__, __func__)
+               bool copy, const goc__site *site);
+#define goc_go(fn, arg) goc__go_at(NULL, (fn), (arg), 0, false, GOC__SITE())
+#define goc_go_copy(fn, arg, size) goc__go_at(NULL, (fn), (arg), (size), true, GOC__SITE())
+#define goc_go_with(attr, fn, arg, size) goc__go_at((attr), (fn), (arg), (size), (size) > 0, GOC__SITE())
 
 #ifdef __cplusplus
 }

@@ -51,10 +51,10 @@ GOC__NO_TSAN static bool snap_one(const goc__g *g, goc__gsnap *s)
 	s->wait_obj = g->wait_obj;
 	s->wait_since = g->wait_since;
 	s->created_at = g->created_at;
-	s->file = g->file;
-	s->func = g->func;
+	s->file = g->site ? g->site->file : NULL;
+	s->func = g->site ? g->site->func : NULL;
 	s->name = g->name;
-	s->line = g->line;
+	s->line = g->site ? g->site->line : 0;
 	s->fn = g->fn;
 #if defined(GOC__ARCH_ASM)
 	s->sp = g->ctx.sp;

@@ -33,8 +33,10 @@ _Noreturn void goc__stack_overflow_report(goc__g *g)
 	fprintf(stderr, "goc: fatal: stack overflow in goroutine %llu", (unsigned long long)g->id);
 	if (g->name)
 		fprintf(stderr, " \"%s\"", g->name);
-	fprintf(stderr, " (created at %s:%d in %s), stack size %zu bytes\n", g->file ? g->file : "?", g->line,
-	        g->func ? g->func : "?", g->stack.size);
+	const goc__site *site = g->site;
+	fprintf(stderr, " (created at %s:%d in %s), stack size %zu bytes\n",
+	        site && site->file ? site->file : "?", site ? site->line : 0,
+	        site && site->func ? site->func : "?", g->stack.size);
 	fprintf(stderr, "goc: spawn it with a larger goc_go_attr.stack_size, or set GOC_STACK_SIZE\n");
 	/* The deepest frames, which say what recursed: the walk may start in
 	 * the 64 KiB gap below the stack, where the overflow wrote. */

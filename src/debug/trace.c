@@ -175,8 +175,8 @@ void goc__trace_emit(int ev, goc__g *g, int64_t arg)
 			e->ev = ev;
 			if (g && (ev == GOC__EV_RUN || ev == GOC__EV_SPAWN)) {
 				e->fn = g->fn;
-				e->file = g->file;
-				e->line = g->line;
+				e->file = g->site ? g->site->file : NULL;
+				e->line = g->site ? g->site->line : 0;
 			} else {
 				e->fn = NULL;
 				e->file = NULL;

@@ -119,7 +119,7 @@ goc_chan *goc_pool(goc_chan *done, goc_chan *in, size_t workers, goc_stage_fn fn
 		pool_worker w = { p, p->bufs + i * per, p->bufs + i * per + in_esz };
 		goc_go_attr attr = { 0 };
 		attr.name = workers == 1 ? "goc_stage" : "goc_pool";
-		if (goc__go_at(&attr, pool_run, &w, sizeof w, true, __FILE__, __LINE__, attr.name) == 0)
+		if (goc__go_at(&attr, pool_run, &w, sizeof w, true, GOC__SITE()) == 0)
 			continue;
 		/* Out of memory: stop the ones running, account for the rest. */
 		if (p->stop)

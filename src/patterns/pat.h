@@ -25,14 +25,11 @@ static inline size_t goc__pat_elem_size(const goc_chan *c)
 	return c->elem_size;
 }
 
-/* Spawn fn(arg) as a pattern goroutine labelled name (shown in dumps and
- * leak reports). 0 or GOC_ENOMEM. */
-static inline int goc__pat_spawn(const char *name, void (*fn)(void *), void *arg)
-{
-	goc_go_attr attr = { 0 };
-	attr.name = name; /* default stack size: only that one is cached per P */
-	return goc__go_at(&attr, fn, arg, 0, false, __FILE__, __LINE__, name);
-}
+/* Spawn fn(arg) as a pattern goroutine labelled label (shown in dumps and
+ * leak reports), created at the caller's site. 0 or GOC_ENOMEM. The
+ * default stack size: only that one is cached per P. */
+#define goc__pat_spawn(label, fn, arg) \
+	goc__go_at(&(goc_go_attr){.name = (label)}, (fn), (arg), 0, false, GOC__SITE())
 
 /* NULL with errno set to err (a positive errno value). */
 static inline void *goc__pat_fail(int err)

@@ -97,7 +97,7 @@ int goc_replicate(struct goc_ctx *ctx, size_t n, goc_replica_fn fn, const void *
 		atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
 		goc_go_attr attr = { 0 };
 		attr.name = "goc_replicate replica";
-		if (goc__go_at(&attr, replica_main, &run, sizeof run, true, __FILE__, __LINE__, attr.name) != 0) {
+		if (goc__go_at(&attr, replica_main, &run, sizeof run, true, GOC__SITE()) != 0) {
 			atomic_fetch_sub_explicit(&r->refs, 1, memory_order_relaxed);
 			break;
 		}

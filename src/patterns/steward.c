@@ -67,7 +67,7 @@ static bool ward_start(goc_steward *s, goc_chan *done, goc_heartbeat *hb)
 	goc_heartbeat_retain(hb);
 	goc_go_attr attr = { 0 };
 	attr.name = "goc_steward ward";
-	if (goc__go_at(&attr, ward_main, &w, sizeof w, true, __FILE__, __LINE__, attr.name) == 0)
+	if (goc__go_at(&attr, ward_main, &w, sizeof w, true, GOC__SITE()) == 0)
 		return true;
 	goc_chan_release(done);
 	goc_heartbeat_release(hb);

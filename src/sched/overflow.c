@@ -57,11 +57,12 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		put("goc: fatal: stack overflow in goroutine ");
 		put_u64(g->id);
 		put(" (created at ");
-		put(g->file ? g->file : "?");
+		const goc__site *site = g->site;
+		put(site && site->file ? site->file : "?");
 		put(":");
-		put_u64((uint64_t)g->line);
+		put_u64(site ? (uint64_t)site->line : 0);
 		put(" in ");
-		put(g->func ? g->func : "?");
+		put(site && site->func ? site->func : "?");
 		put("), stack size ");
 		put_u64(g->stack.size);
 		put(" bytes; spawn it with a larger goc_go_attr.stack_size or set GOC_STACK_SIZE\n");

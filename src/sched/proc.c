@@ -288,21 +288,21 @@ GOC__NO_TSAN static void g_entry(void *arg)
 
 int (goc_go)(void (*fn)(void *), void *arg)
 {
-	return goc__go_at(NULL, fn, arg, 0, false, NULL, 0, NULL);
+	return goc__go_at(NULL, fn, arg, 0, false, NULL);
 }
 
 int (goc_go_copy)(void (*fn)(void *), const void *arg, size_t size)
 {
-	return goc__go_at(NULL, fn, arg, size, true, NULL, 0, NULL);
+	return goc__go_at(NULL, fn, arg, size, true, NULL);
 }
 
 int (goc_go_with)(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size)
 {
-	return goc__go_at(attr, fn, arg, size, size > 0, NULL, 0, NULL);
+	return goc__go_at(attr, fn, arg, size, size > 0, NULL);
 }
 
 int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, size_t size, bool copy,
-               const char *file, int line, const char *func)
+               const goc__site *site)
 {
 	if (!fn || (copy && size > 0 && !arg))
 		return GOC_EINVAL;
@@ -340,9 +340,7 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	g->arg = (void *)arg;
 	g->stack_size = ssize;
 	g->id = goid_new(p);
-	g->file = file;
-	g->line = line;
-	g->func = func;
+	g->site = site;
 	g->name = attr ? attr->name : NULL;
 	goc__g *parent = m ? m->curg : NULL;
 	g->parent_id = parent ? parent->id : 0;

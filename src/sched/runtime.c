@@ -413,7 +413,8 @@ int goc_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 		return rc;
 	goc__debug_start();
 	struct main_call c = {.fn = fn, .argc = argc, .argv = argv};
-	rc = goc__go_at(NULL, main_goroutine, &c, 0, false, "goc_main", 0, "main");
+	static const goc__site main_site = {"goc_main", "main", 0};
+	rc = goc__go_at(NULL, main_goroutine, &c, 0, false, &main_site);
 	if (rc)
 		return rc;
 	while (atomic_load_explicit(&c.done, memory_order_acquire) == 0)

@@ -53,8 +53,8 @@ struct goc__g {
 	_Atomic int wait_reason;
 	const void *wait_obj;
 	int64_t wait_since;
-	const char *file, *func, *name;
-	int line;
+	const goc__site *site;     /* creation site (static), NULL if unknown */
+	const char *name;
 	uint64_t parent_id;
 	int64_t created_at;
 
