@@ -9,7 +9,9 @@
  *   - 600 goroutines that yield forever (they have run, so they always go
  *     ahead) cannot keep a new goroutine from starting: it is the one that
  *     stops them, so without the fairness rule this test hangs and the
- *     watchdog fails it.
+ *     watchdog fails it;
+ *   - a loop of goc_go steps behind its backlog (proc.c, SPAWN_BACKLOG):
+ *     goroutines alive at once stay bounded.
  * Runs with GOC_PROCS=1, then 2. ctest: TIMEOUT 60 */
 #include "goc.h"
 #include "check.h"
@@ -118,12 +120,54 @@ static void test_yielders_cannot_keep_a_new_goroutine_from_starting(void)
 	CHECK_EQ(goc_waitgroup_wait(&yielders), 0);
 }
 
+#define FLOOD 100000
+#define BACKLOG_BOUND (4096 + 2 * 256 + 64) /* SPAWN_BACKLOG + two rings + slack */
+
+static _Atomic long flood_ran;
+static goc_waitgroup flood = GOC_WAITGROUP_INIT;
+
+static void flood_one(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&flood_ran, 1);
+	goc_waitgroup_done(&flood);
+}
+
+/* A loop of goc_go faster than anything can start: the spawner steps
+ * behind what it queued (proc.c, SPAWN_BACKLOG), so the goroutines alive
+ * at once stay bounded and some run before the loop ends (before, none
+ * did with one worker, and all 100,000 were alive at the end of it). */
+static void test_a_spawning_loop_steps_behind_its_backlog(void)
+{
+	atomic_store(&flood_ran, 0);
+	goc_stats_t st;
+	CHECK_EQ(goc_stats(&st), 0);
+	int64_t base = st.goroutines, most = 0;
+	goc_waitgroup_add(&flood, FLOOD);
+	for (int i = 0; i < FLOOD; i++) {
+		CHECK_EQ(goc_go(flood_one, NULL), 0);
+		if (i % 512 == 0) {
+			CHECK_EQ(goc_stats(&st), 0);
+			if (st.goroutines - base > most)
+				most = st.goroutines - base;
+		}
+	}
+	long ran = atomic_load(&flood_ran);
+	CHECK_EQ(goc_waitgroup_wait(&flood), 0);
+	CHECK_EQ(atomic_load(&flood_ran), FLOOD);
+	if (ran == 0 || most > BACKLOG_BOUND)
+		fprintf(stderr, "ran %ld during the loop, at most %lld alive\n", ran, (long long)most);
+	CHECK(ran > 0);
+	CHECK(most <= BACKLOG_BOUND);
+}
+
 static int run(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	RUN(test_woken_goroutine_goes_before_a_backlog_of_new_ones);
 	RUN(test_yielders_cannot_keep_a_new_goroutine_from_starting);
+	RUN(test_a_spawning_loop_steps_behind_its_backlog);
 	return 0;
 }
 

@@ -161,6 +161,7 @@ struct goc__m {
 	 * after the switch away: */
 	goc__g *dead;
 	goc__g *yielded;
+	bool yield_behind;         /* the yielded G goes to the global queue's end */
 	goc__g *parked;            /* with what goc__park asked for: */
 	goc__unlock_fn park_unlock;
 	void *park_unlock_arg;
