@@ -31,7 +31,11 @@ int goc_main(int (*fn)(int argc, char **argv), int argc, char **argv);
 /* Spawn fn(arg) as a new goroutine. Returns 0, GOC_EINVAL for a NULL fn, or
  * GOC_ENOMEM; never aborts. The caller keeps ownership of *arg: it must stay
  * valid for as long as the goroutine uses it (see goc_go_copy). The macro
- * form records the creation site for dumps and leak reports. */
+ * form records the creation site for dumps and leak reports. A goroutine
+ * that spawns much faster than the workers can start what it spawns (4096
+ * waiting in the global queue) is put behind them before goc_go returns, as
+ * Go's preemption would: a spawning loop never piles up millions of
+ * unstarted goroutines. */
 int goc_go(void (*fn)(void *arg), void *arg);
 
 /* Spawn fn(copy) where copy is a private copy of size bytes at arg, owned and
