@@ -67,7 +67,9 @@ struct goc_ctx {
 	_Atomic uint32_t refs;       /* memory: 1 for all handles, 1 per child, visitors */
 	const void *key;             /* value contexts */
 	void *value;
-	/* ---- cancel contexts only (value contexts are allocated up to here) */
+	/* ---- cancel contexts only (value contexts leave these zero: they are
+	 * allocated whole all the same, as an object smaller than its type is
+	 * undefined behaviour that gcc -O3 rightly rejects) */
 	goc__lock lock;
 	_Atomic int err;             /* written under lock (release); read lock-free */
 	goc_chan *_Atomic done;      /* made under lock on first goc_ctx_done */
@@ -78,8 +80,6 @@ struct goc_ctx {
 	_Atomic uint32_t timer_armed; /* 1 while the deadline timer may be armed */
 	goc__oneshot timer;          /* deadline contexts */
 };
-
-#define CTX_VALUE_SIZE offsetof(struct goc_ctx, lock)
 
 static goc_ctx background = {
 	.kind = CTX_BACKGROUND,
@@ -257,7 +257,7 @@ static goc_ctx *ctx_new(goc_ctx *parent, int kind)
 		errno = EINVAL;
 		return NULL;
 	}
-	goc_ctx *c = calloc(1, kind == CTX_VALUE ? CTX_VALUE_SIZE : sizeof *c);
+	goc_ctx *c = calloc(1, sizeof *c);
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;

@@ -251,8 +251,8 @@ static int timer_disarm(goc_timer *t)
 {
 	bool stopped = goc__oneshot_stop(&t->os);
 	if (t->fn) {
-		if (stopped)
-			timer_unref(t); /* the armed reference; the handle keeps t */
+		if (stopped) /* the armed reference; never the last: the caller's handle keeps t */
+			atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
 		return stopped;
 	}
 	bool drained = goc_try_recv(t->c, NULL) == 0;
