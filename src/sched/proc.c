@@ -970,7 +970,6 @@ static void after_switch(goc__m *m, goc__g *g)
 		GOC__TRACE(GOC__EV_YIELD, g, 0);
 		if (m->yield_behind) {
 			m->yield_behind = false;
-			g->schedlink = NULL;
 			goc__lock_acquire(&goc__s.lock);
 			goc__globrunq_put_batch(g, g, 1, false); /* behind the new ones too */
 			goc__lock_release(&goc__s.lock);
