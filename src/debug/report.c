@@ -39,7 +39,7 @@ _Noreturn void goc__stack_overflow_report(goc__g *g)
 	        site && site->func ? site->func : "?", g->stack.size);
 	fprintf(stderr, "goc: spawn it with a larger goc_go_attr.stack_size, or set GOC_STACK_SIZE\n");
 	/* The deepest frames, which say what recursed: the walk may start in
-	 * the 64 KiB gap below the stack, where the overflow wrote. */
+	 * the 68 KiB gap below the stack, where the overflow wrote. */
 	goc__gsnap s = {
 		.g = g, .id = g->id, .status = G_WAITING, .stack_lo = g->stack.lo, .stack_size = g->stack.size,
 	};
