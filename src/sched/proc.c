@@ -857,7 +857,7 @@ top:
 	}
 	if (atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > 0) {
 		goc__lock_acquire(&goc__s.lock);
-		g = goc__globrunq_get(p, 0);
+		g = goc__globrunq_get(p);
 		goc__lock_release(&goc__s.lock);
 		if (g)
 			goto found;
@@ -899,7 +899,7 @@ top:
 	/* Nothing: give up the P. Re-check the global queue under the lock. */
 	goc__lock_acquire(&goc__s.lock);
 	if (atomic_load(&goc__s.runq_size) > 0) {
-		g = goc__globrunq_get(p, 0);
+		g = goc__globrunq_get(p);
 		goc__lock_release(&goc__s.lock);
 		goto found;
 	}

@@ -246,9 +246,9 @@ void goc__globrunq_put(goc__g *g)
 	goc__lock_release(&goc__s.lock);
 }
 
-/* Take a share of the global queue (max 0: a fair share) for p: one G is
+/* Take a fair share of the global queue, front first, for p: one G is
  * returned, the rest go on p's ring. sched.lock held. */
-goc__g *goc__globrunq_get(goc__p *p, int32_t max)
+goc__g *goc__globrunq_get(goc__p *p)
 {
 	int64_t size = atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed);
 	if (size == 0)
@@ -256,8 +256,6 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max)
 	int64_t n = size / goc__s.nprocs + 1;
 	if (n > size)
 		n = size;
-	if (max > 0 && n > max)
-		n = max;
 	uint32_t used = atomic_load_explicit(&p->runq_tail, memory_order_relaxed) -
 	                atomic_load_explicit(&p->runq_head, memory_order_relaxed);
 	if (n > (int64_t)(RUNQ_SIZE - used) / 2 + 1) /* never overflow p's ring here: */

@@ -268,7 +268,7 @@ void goc__globrunq_put(goc__g *g);        /* takes sched.lock */
 void goc__globrunq_put_locked(goc__g *g); /* sched.lock held */
 /* head..tail linked by schedlink; resumed: Gs that have run (lock held) */
 void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed);
-goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* lock held */
+goc__g *goc__globrunq_get(goc__p *p);           /* lock held */
 goc__g *goc__globrunq_get_fair(void);          /* one G, new ones first; lock held */
 /* Unlink g from the global queue; prev is the G before it (NULL: g is the
  * front). Lock held. Returns g. */

@@ -14,7 +14,7 @@
  * pages and the hot stack tops share a sixteenth of the sets: the sieve's
  * steady state ran at 125 instead of 90 us per prime). Slabs are MAP_NORESERVE and
  * MADV_NOHUGEPAGE: a page costs memory only once written, so a million
- * stacks of 256 KiB are 320 GiB of address space and, idle, a page each.
+ * stacks of 256 KiB are 324 GiB of address space and, idle, a page each.
  *
  * Guards. On Linux >= 6.13 every slot's gap gets guard markers
  * (MADV_GUARD_INSTALL, vm_linux.c): faults like PROT_NONE, costs no
