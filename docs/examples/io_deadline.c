@@ -13,6 +13,7 @@ static void cancel_soon(void *arg)
 {
 	goc_sleep(GOC_MS(20));
 	goc_ctx_cancel(arg);
+	goc_ctx_release(arg); /* its own handle: main may release first */
 }
 
 static int example(int argc, char **argv)
@@ -45,6 +46,7 @@ static int example(int argc, char **argv)
 	/* 3. An accept ended by its context, cancelled elsewhere. */
 	int l = goc_listen_tcp("127.0.0.1:0");
 	goc_ctx *ctx = goc_ctx_with_cancel(goc_ctx_background());
+	goc_ctx_retain(ctx); /* for cancel_soon */
 	goc_go(cancel_soon, ctx);
 	int fd = goc_accept_ctx(ctx, l, NULL, NULL);
 	printf("accept: %s\n", goc_strerror(fd));

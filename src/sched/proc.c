@@ -186,7 +186,9 @@ static goc__g *g_alloc(goc__p *p)
  * refills. */
 static void g_recycle(goc__p *p, goc__g *g)
 {
-	atomic_store_explicit(&g->status, G_IDLE, memory_order_relaxed);
+	/* release, like G_DEAD's: a registry snapshot may read G_IDLE instead
+	 * (acquire) and must still see everything the goroutine did. */
+	atomic_store_explicit(&g->status, G_IDLE, memory_order_release);
 	if (p && p->ngfree < GFREE_MAX) {
 		g->schedlink = p->gfree;
 		p->gfree = g;
