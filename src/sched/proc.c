@@ -148,11 +148,20 @@ static goc__g *g_arena_alloc(void)
 }
 
 
-/* A G struct: p's free list, else a batch from the global one (one lock
- * for up to GFREE_MAX / 2, as Go's gfget refills), else a new one. */
+/* Free G structs. Each P keeps a list of up to GFREE_MAX (owner only).
+ * The global list (glock) is a stack of batches, each a schedlink chain
+ * whose head records the count and links to the next batch: a P that only
+ * finishes goroutines (their spawner runs elsewhere) gives half its list
+ * away in one batch, and a P that only spawns takes a whole batch, each in
+ * O(1) under glock. Go's gfput/gfget walk the Gs under the lock instead;
+ * here those Gs were last written on another CPU, so such a walk costs a
+ * cache miss per G while the other side waits for glock. */
+
+/* A G struct: p's free list, else a batch from the global list (the rest
+ * of the batch becomes p's list), else a new one. */
 static goc__g *g_alloc(goc__p *p)
 {
-	goc__g *g = NULL;
+	goc__g *g;
 	if (p && p->gfree) {
 		g = p->gfree;
 		p->gfree = g->schedlink;
@@ -160,30 +169,33 @@ static goc__g *g_alloc(goc__p *p)
 		return g;
 	}
 	goc__lock_acquire(&goc__s.glock);
-	if (goc__s.gfree) {
-		g = goc__s.gfree;
-		goc__s.gfree = g->schedlink;
-		goc__s.ngfree--;
-		while (p && goc__s.gfree && p->ngfree < GFREE_MAX / 2) {
-			goc__g *f = goc__s.gfree;
-			goc__s.gfree = f->schedlink;
-			goc__s.ngfree--;
-			f->schedlink = p->gfree;
-			p->gfree = f;
-			p->ngfree++;
-		}
-	} else {
+	g = goc__s.gfree;
+	if (!g) {
 		g = g_arena_alloc();
+		goc__lock_release(&goc__s.glock);
+		return g;
+	}
+	goc__s.gfree = g->batchlink;
+	goc__s.ngfree -= g->batch_n;
+	goc__g *rest = g->schedlink;
+	int32_t nrest = g->batch_n - 1;
+	if (!p && rest) { /* a thread without a P keeps one: the rest go back */
+		rest->batchlink = goc__s.gfree;
+		rest->batch_n = nrest;
+		goc__s.gfree = rest;
+		goc__s.ngfree += nrest;
 	}
 	goc__lock_release(&goc__s.glock);
+	if (p) {
+		p->gfree = rest;
+		p->ngfree = nrest;
+	}
 	return g;
 }
 
 /* Recycle a finished G's struct; its stack went to the cache already. A
- * full P list gives half of itself to the global one in one lock (as Go's
- * gfput): a P where goroutines only end (their spawner runs elsewhere)
- * would otherwise take glock at every exit, against the spawner's
- * refills. */
+ * full P list gives half of itself, plus g, to the global list as one
+ * batch. */
 static void g_recycle(goc__p *p, goc__g *g)
 {
 	/* release, like G_DEAD's: a registry snapshot may read G_IDLE instead
@@ -195,7 +207,7 @@ static void g_recycle(goc__p *p, goc__g *g)
 		p->ngfree++;
 		return;
 	}
-	goc__g *head = g, *tail = g;
+	goc__g *tail = g;
 	int32_t n = 1;
 	if (p) {
 		while (p->ngfree > GFREE_MAX / 2) {
@@ -207,9 +219,11 @@ static void g_recycle(goc__p *p, goc__g *g)
 			n++;
 		}
 	}
+	tail->schedlink = NULL;
+	g->batch_n = n;
 	goc__lock_acquire(&goc__s.glock);
-	tail->schedlink = goc__s.gfree;
-	goc__s.gfree = head;
+	g->batchlink = goc__s.gfree;
+	goc__s.gfree = g;
 	goc__s.ngfree += n;
 	goc__lock_release(&goc__s.glock);
 }
@@ -231,13 +245,13 @@ static void stack_put(goc__p *p, goc__g *g)
 			        sizeof(void *) * (STACK_CACHE / 2));
 			p->nstack = STACK_CACHE / 2;
 		}
-		p->fibercache[p->nstack] = g->san_fiber;
+		p->fibercache[p->nstack] = goc__g_fiber(g);
 		p->stackcache[p->nstack++] = g->stack;
 	} else {
 		goc__stack_free(&g->stack);
-		goc__san_fiber_free(g->san_fiber);
+		goc__san_fiber_free(goc__g_fiber(g));
 	}
-	g->san_fiber = NULL;
+	goc__g_set_fiber(g, NULL);
 	g->stack.lo = NULL;
 }
 
@@ -247,12 +261,12 @@ static int stack_get(goc__p *p, goc__g *g)
 	if (p && (size == 0 || size == goc__stack_default_size()) && p->nstack > 0) {
 		p->nstack--;
 		g->stack = p->stackcache[p->nstack];
-		g->san_fiber = p->fibercache[p->nstack];
+		goc__g_set_fiber(g, p->fibercache[p->nstack]);
 		return 0;
 	}
 	int rc = goc__stack_alloc(&g->stack, size);
 	if (rc == 0)
-		g->san_fiber = goc__san_fiber_new();
+		goc__g_set_fiber(g, goc__san_fiber_new());
 	return rc;
 }
 
@@ -350,8 +364,6 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	g->parent_id = parent ? parent->id : 0;
 	g->created_at = coarse_now();
 	g->lockedm = NULL;
-	g->lock_depth = 0;
-	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
 	GOC__TRACE(GOC__EV_SPAWN, g, (int64_t)g->parent_id);
 	if (GOC__UNLIKELY(goc__sim_active()))
@@ -995,6 +1007,7 @@ static void after_switch(goc__m *m, goc__g *g)
 			free(g->arg);
 		g->fn = NULL;
 		g->arg = NULL;
+		g->copy_kind = 0;
 		if (m->lockedg == g) {
 			m->lockedg = NULL;
 			g->lockedm = NULL;

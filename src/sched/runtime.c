@@ -365,7 +365,7 @@ static void runtime_stop(void)
 			goc__g *g = &c->g[i];
 			if (g->stack.lo) {
 				goc__stack_free(&g->stack);
-				goc__san_fiber_free(g->san_fiber);
+				goc__san_fiber_free(goc__g_fiber(g));
 			}
 			if (g->copy_kind == 2 && g->fn)
 				free(g->arg);

@@ -20,50 +20,69 @@ enum { G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING, G_SYSCALL, G_DEAD };
 
 #define G_INLINE_ARG 64   /* goc_go_copy arguments up to this size live in the G */
 
+/* Field order is by cache line (the struct is 64-byte aligned; release
+ * builds fill exactly four lines). A goroutine is created on one CPU and
+ * often run, and later recycled, on another: each line it touches is a
+ * cache miss there. Creating, running and ending a goroutine touch lines 0
+ * and 1 only; parking and waking add line 2; line 3 is the inline copy of
+ * a goc_go_copy argument. Hence the invariants of a free G, which creation
+ * relies on instead of rewriting line 2: wait_reason == GOC__WAIT_NONE,
+ * lock_depth == 0 (a running goroutine has no wait reason, and the exit
+ * path drops a thread lock). */
 struct goc__g {
+	/* line 0: scheduling */
 	goc__ctx ctx;              /* saved context while not running */
 	goc__stack stack;          /* lo == NULL: none yet (bound at first run) */
-	goc__g_wait wait;          /* internal.h's claim/param protocol */
 	_Atomic uint32_t status;
 	bool is_thread;            /* a foreign thread's G: no ctx, no stack */
 	uint8_t copy_kind;         /* 0 none, 1 inline (argbuf), 2 heap (arg) */
-	uint64_t id;
+	bool in_blocking;          /* inside goc_blocking: waits like a thread */
 	goc__g *schedlink;         /* global run queue, free lists (their locks) */
-	void (*fn)(void *);
-	void *arg;
-	size_t stack_size;         /* requested usable size; 0: default */
+	union {
+		struct {           /* a goroutine's */
+			void (*fn)(void *);
+			void *arg;
+		};
+		struct {           /* a free G heading a batch on the global free list */
+			goc__g *batchlink;
+			int32_t batch_n;   /* Gs in the batch, chained by schedlink */
+		};
+	};
 
+	/* line 1: set at creation (the registry's fields, read by dumps; written
+	 * by the owning thread only) */
+	uint64_t id;
+	size_t stack_size;         /* requested usable size; 0: default */
+	const goc__site *site;     /* creation site (static), NULL if unknown */
+	uint64_t parent_id;
+	int64_t created_at;
+	const char *name;
+	goc__m *lockedm;           /* goc_lock_thread */
+
+	/* line 2: waiting */
+	goc__g_wait wait;          /* internal.h's claim/param protocol */
 	/* The park deadline's timer: on goc__park's frame, which outlives the
 	 * wait; NULL when the park has no deadline. (The unlock function and
 	 * deadline travel in the M: see goc__m.park_unlock.) Out of the G to
 	 * keep it small: a million queued goroutines are a million Gs the
 	 * kernel zeroes. */
 	goc__timer *park_timer;
+	const void *wait_obj;      /* registry */
+	int64_t wait_since;        /* registry */
+	_Atomic int wait_reason;   /* registry */
 	_Atomic uint32_t park_arming; /* after_switch is still arming it (see park) */
-
-	/* Foreign thread Gs park on this futex word (thread.c). */
-	_Atomic uint32_t thread_wake;
-
-	/* goc_lock_thread */
-	goc__m *lockedm;
-	int lock_depth;
-	bool in_blocking;          /* inside goc_blocking: waits like a thread */
-
-	/* Debug registry (read by dumps; written by the owning thread only). */
-	_Atomic int wait_reason;
-	const void *wait_obj;
-	int64_t wait_since;
-	const goc__site *site;     /* creation site (static), NULL if unknown */
-	const char *name;
-	uint64_t parent_id;
-	int64_t created_at;
-
+	int lock_depth;            /* goc_lock_thread */
+	_Atomic uint32_t thread_wake; /* foreign thread Gs park on this futex word (thread.c) */
 #if defined(GOC__ASAN)
 	void *asan_fake_stack;
 #endif
+#if defined(GOC__TSAN)
 	void *san_fiber;           /* TSan fiber; travels with the stack */
-	unsigned char argbuf[G_INLINE_ARG] __attribute__((aligned(16)));
-};
+#endif
+
+	/* line 3 */
+	unsigned char argbuf[G_INLINE_ARG] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 /* A chunk of G structs (proc.c, "G allocation"): the registry. */
 typedef struct goc__gchunk {
@@ -219,8 +238,8 @@ typedef struct goc__sched {
 	/* registry: G chunks and the global free G list (glock) */
 	goc__lock glock;
 	goc__gchunk *gchunks;            /* every G ever allocated (glock) */
-	goc__g *gfree;                   /* spare Gs (with stacks) */
-	int32_t ngfree;
+	goc__g *gfree;                   /* batches of spare Gs (batchlink, batch_n) */
+	int32_t ngfree;                  /* Gs in all the batches */
 	_Atomic uint64_t goid_gen;
 	_Atomic int64_t ngoroutines;     /* alive (not dead) goroutines */
 	_Atomic int64_t ngcreated;
@@ -303,6 +322,25 @@ void goc__procs_lend(int32_t loan);     /* sysmon: nprocs = goc_procs' count + l
 void goc__thread_g_release(void);
 /* sanitizer.c: fiber annotations around goc__ctx_switch */
 void *goc__san_fiber_new(void);      /* NULL outside TSan builds */
+/* A G's TSan fiber (the field exists in TSan builds only). */
+static inline void *goc__g_fiber(const goc__g *g)
+{
+#if defined(GOC__TSAN)
+	return g->san_fiber;
+#else
+	(void)g;
+	return NULL;
+#endif
+}
+static inline void goc__g_set_fiber(goc__g *g, void *fiber)
+{
+#if defined(GOC__TSAN)
+	g->san_fiber = fiber;
+#else
+	(void)g;
+	(void)fiber;
+#endif
+}
 void goc__san_fiber_free(void *fiber);
 void goc__san_m_init(goc__m *m);
 void goc__san_g_started(goc__m *m, goc__g *g); /* first thing on a new G */

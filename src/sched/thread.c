@@ -9,6 +9,7 @@
  * (so there is no instant at which a woken thread is counted as asleep),
  * and the thread increments it itself only when its own deadline ended the
  * wait. The G is freed when its thread exits (pthread key destructor). */
+#include <string.h>
 #include "sched.h"
 #include "sim.h"
 
@@ -43,9 +44,10 @@ GOC__NOINLINE goc__g *goc__thread_g(void)
 	if (goc__runtime_ensure() != 0)
 		goc__panic("thread: cannot start the runtime for a foreign thread");
 	pthread_once(&thread_key_once, make_key);
-	g = calloc(1, sizeof *g);
+	g = aligned_alloc(_Alignof(goc__g), sizeof *g); /* the G is cache-line aligned */
 	if (!g)
 		goc__panic("thread: out of memory for a foreign thread's G");
+	memset(g, 0, sizeof *g);
 	g->is_thread = true;
 	atomic_store(&g->status, G_RUNNING);
 	tls_thread_g = g;
