@@ -11,7 +11,11 @@
  *     stops them, so without the fairness rule this test hangs and the
  *     watchdog fails it;
  *   - a loop of goc_go steps behind its backlog (proc.c, SPAWN_BACKLOG):
- *     goroutines alive at once stay bounded.
+ *     goroutines alive at once stay bounded;
+ *   - but not when what it spawned parks instead of finishing (a daisy
+ *     chain): then stepping behind only binds a stack to each early, and
+ *     the loop goes on after the first such step (checked with one worker:
+ *     with two, the other runs them meanwhile anyway).
  * Runs with GOC_PROCS=1, then 2. ctest: TIMEOUT 60 */
 #include "goc.h"
 #include "check.h"
@@ -161,6 +165,44 @@ static void test_a_spawning_loop_steps_behind_its_backlog(void)
 	CHECK(most <= BACKLOG_BOUND);
 }
 
+#define PARKERS 30000
+
+static _Atomic long parkers_ran;
+
+static void parker(void *arg)
+{
+	atomic_fetch_add(&parkers_ran, 1);
+	goc_recv(arg, NULL);
+	goc_waitgroup_done(&flood);
+}
+
+/* Spawned goroutines that park: after one step behind the first backlog
+ * (its goroutines all parked), the loop runs on; before, it stepped behind
+ * every 4096 and nearly all 30,000 ran, and bound a stack, during the
+ * loop. Then a loop of goroutines that finish steps behind its backlog
+ * again (main parked in between). */
+static void test_a_loop_spawning_parkers_stops_stepping_behind(void)
+{
+	goc_chan *release = goc_chan_make(0, 0);
+	CHECK(release != NULL);
+	atomic_store(&parkers_ran, 0);
+	goc_waitgroup_add(&flood, PARKERS);
+	for (int i = 0; i < PARKERS; i++)
+		CHECK_EQ(goc_go(parker, release), 0);
+	long ran = atomic_load(&parkers_ran);
+	CHECK_EQ(goc_close(release), 0);
+	CHECK_EQ(goc_waitgroup_wait(&flood), 0);
+	CHECK_EQ(atomic_load(&parkers_ran), PARKERS);
+	goc_chan_release(release);
+	if (goc_procs(0) == 1) {
+		if (ran > BACKLOG_BOUND)
+			fprintf(stderr, "%ld of %d ran during the loop\n", ran, PARKERS);
+		CHECK(ran > 0);
+		CHECK(ran <= BACKLOG_BOUND);
+	}
+	test_a_spawning_loop_steps_behind_its_backlog();
+}
+
 static int run(int argc, char **argv)
 {
 	(void)argc;
@@ -168,6 +210,7 @@ static int run(int argc, char **argv)
 	RUN(test_woken_goroutine_goes_before_a_backlog_of_new_ones);
 	RUN(test_yielders_cannot_keep_a_new_goroutine_from_starting);
 	RUN(test_a_spawning_loop_steps_behind_its_backlog);
+	RUN(test_a_loop_spawning_parkers_stops_stepping_behind);
 	return 0;
 }
 

@@ -2,9 +2,14 @@
  *
  * state: 0 unlocked, 1 locked, 2 locked with (possible) sleepers. The
  * classic three-state futex mutex (Drepper, "Futexes are tricky"): the fast
- * path is one CAS; a contender spins a little (critical sections are a few
- * dozen ns), then marks the lock contended and sleeps; unlock wakes one
- * sleeper only when the state says there may be one.
+ * path is one CAS; a contender spins (400 pauses: about 8 us on x86, where
+ * a pause is ~20 ns), then marks the lock contended and sleeps; unlock
+ * wakes one sleeper only when the state says there may be one. Most
+ * critical sections take a few dozen ns, but some walk Gs last written on
+ * another CPU (the global run queue's batch take: a cache miss per G), and
+ * a futex sleep and wake cost more than the spin on a VM. With 100 pauses
+ * spawn at P=2 lost ~20 % to futex calls on sched.lock (A/B, 7 pairs,
+ * 131 -> 106 ns; no change on other benchmarks).
  * acquire/release orderings: taking the lock is an acquire, dropping it a
  * release, pairing the critical sections. */
 #include "../internal.h"
@@ -26,7 +31,7 @@ bool goc__lock_try(goc__lock *l)
 
 static GOC__NOINLINE void lock_slow(goc__lock *l)
 {
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 400; i++) {
 		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 && goc__lock_try(l))
 			return;
 		cpu_relax();

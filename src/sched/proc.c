@@ -290,7 +290,42 @@ static void counter_add(_Atomic int64_t *c, int64_t d)
 
 /* ---- spawn ------------------------------------------------------------- */
 
-#define SPAWN_BACKLOG 4096 /* see the end of goc__go_at */
+/* The spawn backlog rule. A goroutine that spawns faster than the workers
+ * start what it spawns (a loop of goc_go) steps behind all of it once the
+ * global queue holds SPAWN_BACKLOG << its spawn_shift: when those
+ * goroutines run to completion, that keeps unstarted goroutines a few
+ * thousand G records instead of one per iteration (1,000,000 are 256 MB),
+ * and their Gs and stacks recycle; Go's time-slice preemption bounds them
+ * too. When they park instead (a daisy chain: each waits for a value the
+ * spawner sends once it is done), running them early only binds a stack
+ * to each that it would otherwise bind later, or never (run in order, a
+ * chain's goroutines reuse a few stacks): chain ran at 30 us per link
+ * instead of 1.5. So a yield after which fewer than half of the queued
+ * goroutines finished lifts the spawner's limit out of reach, until a
+ * yield where they finished or until the spawner parks (its burst is
+ * over). Not a goroutine wired to its thread (it
+ * must not go to the global queue), not in simulation (the seed orders
+ * everything there). */
+#define SPAWN_BACKLOG 4096
+#define SPAWN_SHIFT_OFF 16 /* 4096 << 16: 268 million queued */
+
+static int64_t goroutines_exited(void)
+{
+	int64_t n = 0;
+	for (int32_t i = 0; i < goc__s.maxprocs; i++)
+		n += atomic_load_explicit(&goc__s.allp[i]->nexited, memory_order_relaxed);
+	return n;
+}
+
+static GOC__NOINLINE void backlog_yield(goc__m *m, goc__g *g)
+{
+	int64_t queued = atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed);
+	int64_t exited = goroutines_exited();
+	m->yield_behind = true;
+	m->yielded = g;
+	goc__switch_to_g0(m, g);
+	g->spawn_shift = goroutines_exited() - exited >= queued / 2 ? 0 : SPAWN_SHIFT_OFF;
+}
 
 static _Noreturn void goexit(void);
 
@@ -336,6 +371,7 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	if (!g)
 		return GOC_ENOMEM;
 	g->copy_kind = 0;
+	g->spawn_shift = 0;
 	if (copy) {
 		if (size == 0) {
 			arg = NULL;
@@ -377,19 +413,10 @@ int goc__go_at(const goc_go_attr *attr, void (*fn)(void *), const void *arg, siz
 	}
 	if (atomic_load(&goc__s.npidle) > 0 && atomic_load(&goc__s.nmspinning) == 0)
 		goc__wakep();
-	/* A goroutine that spawns faster than the workers start what it spawns
-	 * (a loop of goc_go) steps behind all of it once the global queue holds
-	 * SPAWN_BACKLOG: so unstarted goroutines stay a few thousand G records
-	 * instead of one per iteration (1,000,000 are 272 MB). Go's time-slice
-	 * preemption bounds them the same way. Not a goroutine wired to its
-	 * thread (it must not go to the global queue), not in simulation
-	 * (the seed orders everything there). */
 	if (parent && !parent->lockedm && !parent->in_blocking && !goc__sim_active() &&
-	    atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) > SPAWN_BACKLOG) {
-		m->yield_behind = true;
-		m->yielded = parent;
-		goc__switch_to_g0(m, parent);
-	}
+	    atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed) >
+	            (int64_t)SPAWN_BACKLOG << parent->spawn_shift)
+		backlog_yield(m, parent);
 	return 0;
 }
 
@@ -490,6 +517,7 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 	g->park_timer = deadline != GOC__NO_DEADLINE ? &timer : NULL;
 	m->park_unlock = unlock;
 	m->park_unlock_arg = arg;
+	g->spawn_shift = 0; /* the spawn backlog rule: a burst ends here */
 	atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
 	g->wait_obj = obj;
 	g->wait_since = coarse_now();

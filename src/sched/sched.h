@@ -37,6 +37,7 @@ struct goc__g {
 	bool is_thread;            /* a foreign thread's G: no ctx, no stack */
 	uint8_t copy_kind;         /* 0 none, 1 inline (argbuf), 2 heap (arg) */
 	bool in_blocking;          /* inside goc_blocking: waits like a thread */
+	uint8_t spawn_shift;       /* the spawn backlog rule's limit (proc.c) */
 	goc__g *schedlink;         /* global run queue, free lists (their locks) */
 	union {
 		struct {           /* a goroutine's */
