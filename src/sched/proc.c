@@ -175,13 +175,13 @@ static goc__g *g_alloc(goc__p *p)
 		goc__lock_release(&goc__s.glock);
 		return g;
 	}
-	goc__s.gfree = g->batchlink;
-	goc__s.ngfree -= g->batch_n;
+	goc__s.gfree = g->gfree_link;
+	goc__s.ngfree -= g->gfree_n;
 	goc__g *rest = g->schedlink;
-	int32_t nrest = g->batch_n - 1;
+	int32_t nrest = g->gfree_n - 1;
 	if (!p && rest) { /* a thread without a P keeps one: the rest go back */
-		rest->batchlink = goc__s.gfree;
-		rest->batch_n = nrest;
+		rest->gfree_link = goc__s.gfree;
+		rest->gfree_n = nrest;
 		goc__s.gfree = rest;
 		goc__s.ngfree += nrest;
 	}
@@ -220,9 +220,9 @@ static void g_recycle(goc__p *p, goc__g *g)
 		}
 	}
 	tail->schedlink = NULL;
-	g->batch_n = n;
+	g->gfree_n = n;
 	goc__lock_acquire(&goc__s.glock);
-	g->batchlink = goc__s.gfree;
+	g->gfree_link = goc__s.gfree;
 	goc__s.gfree = g;
 	goc__s.ngfree += n;
 	goc__lock_release(&goc__s.glock);
@@ -901,7 +901,7 @@ top:
 		goc__lock_acquire(&goc__s.lock);
 		g = goc__globrunq_get(p);
 		goc__lock_release(&goc__s.lock);
-		if (g)
+		if ((g = goc__runq_put_chain(p, g)))
 			goto found;
 	}
 	if (atomic_load_explicit(&goc__s.netpoll_waiters, memory_order_relaxed) > 0 &&
@@ -943,6 +943,7 @@ top:
 	if (atomic_load(&goc__s.runq_size) > 0) {
 		g = goc__globrunq_get(p);
 		goc__lock_release(&goc__s.lock);
+		g = goc__runq_put_chain(p, g);
 		goto found;
 	}
 	goc__pidle_put_locked(p);

@@ -21,6 +21,12 @@
  * first, so new goroutines always start. In simulation mode every G goes
  * to the end: the order is the seed's business.
  *
+ * The list is a sequence of batches, as they were queued (an overflowing
+ * ring's half, or one G): a batch's first G records its last and its
+ * count (batch_tail, batch_n), so refills take whole batches without
+ * reading the Gs in between. runq_resumed and runq_tail are batch tails;
+ * the fairness take and simulation's picks cut a batch where they need.
+ *
  * Simulation mode (sim.c) keeps every runnable G on the global queue: the
  * monitor thread moves Gs off a P it thinks hogged (sysmon.c), and an
  * empty ring leaves it nothing to move, so the order of runnable Gs - and
@@ -205,6 +211,8 @@ static void glob_link_after(goc__g *after, goc__g *head, goc__g *tail)
 
 void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed)
 {
+	head->batch_tail = tail;
+	head->batch_n = n;
 	if (resumed && !goc__sim_active()) {
 		glob_link_after(goc__s.runq_resumed, head, tail);
 		goc__s.runq_resumed = tail;
@@ -214,8 +222,25 @@ void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed
 	atomic_fetch_add_explicit(&goc__s.runq_size, n, memory_order_relaxed);
 }
 
+/* Cut the batch headed by b after its first k Gs (0 < k < b->batch_n):
+ * the rest becomes a batch of its own. Returns the first part's tail. */
+static goc__g *batch_split(goc__g *b, int32_t k)
+{
+	goc__g *last = b;
+	for (int32_t i = 1; i < k; i++)
+		last = last->schedlink;
+	goc__g *rest = last->schedlink;
+	rest->batch_tail = b->batch_tail;
+	rest->batch_n = b->batch_n - k;
+	b->batch_tail = last;
+	b->batch_n = k;
+	return last;
+}
+
 goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g)
 {
+	if (g->batch_n > 1)
+		batch_split(g, 1);
 	if (prev)
 		prev->schedlink = g->schedlink;
 	else
@@ -227,6 +252,21 @@ goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g)
 	g->schedlink = NULL;
 	atomic_fetch_sub_explicit(&goc__s.runq_size, 1, memory_order_relaxed);
 	return g;
+}
+
+goc__g *goc__globrunq_take_at(int64_t i)
+{
+	goc__g *prev = NULL, *b = goc__s.runq_head;
+	while (i >= b->batch_n) {
+		i -= b->batch_n;
+		prev = b->batch_tail;
+		b = prev->schedlink;
+	}
+	if (i > 0) {
+		prev = batch_split(b, (int32_t)i);
+		b = prev->schedlink;
+	}
+	return goc__globrunq_unlink(prev, b);
 }
 
 goc__g *goc__globrunq_get_fair(void)
@@ -246,8 +286,14 @@ void goc__globrunq_put(goc__g *g)
 	goc__lock_release(&goc__s.lock);
 }
 
-/* Take a fair share of the global queue, front first, for p: one G is
- * returned, the rest go on p's ring. sched.lock held. */
+/* Take a fair share of the global queue, front first, for p: whole
+ * batches, the last one cut if it is more than the share. Only the batch
+ * heads and tails are read here: the Gs in between were last written on
+ * the CPU that queued them (a miss each), so walking them under sched.lock
+ * kept that CPU waiting for the lock (spawn at P=2: up to 128 misses per
+ * take; the spawner slept on the futex). The caller hands the chain to
+ * goc__runq_put_chain after unlocking. Returns the chain, linked by
+ * schedlink, or NULL. sched.lock held. */
 goc__g *goc__globrunq_get(goc__p *p)
 {
 	int64_t size = atomic_load_explicit(&goc__s.runq_size, memory_order_relaxed);
@@ -260,8 +306,36 @@ goc__g *goc__globrunq_get(goc__p *p)
 	                atomic_load_explicit(&p->runq_head, memory_order_relaxed);
 	if (n > (int64_t)(RUNQ_SIZE - used) / 2 + 1) /* never overflow p's ring here: */
 		n = (RUNQ_SIZE - used) / 2 + 1;      /* that would retake sched.lock */
-	goc__g *g = goc__globrunq_unlink(NULL, goc__s.runq_head);
-	while (--n > 0)
-		goc__runq_put(p, goc__globrunq_unlink(NULL, goc__s.runq_head), false);
+	goc__g *first = goc__s.runq_head, *last = NULL;
+	for (int64_t taken = 0; taken < n;) {
+		goc__g *b = goc__s.runq_head;
+		if (b->batch_n > n - taken)
+			batch_split(b, (int32_t)(n - taken));
+		taken += b->batch_n;
+		last = b->batch_tail;
+		goc__s.runq_head = last->schedlink;
+		if (goc__s.runq_resumed == last)
+			goc__s.runq_resumed = NULL;
+	}
+	if (!goc__s.runq_head)
+		goc__s.runq_tail = NULL;
+	last->schedlink = NULL;
+	atomic_fetch_sub_explicit(&goc__s.runq_size, n, memory_order_relaxed);
+	return first;
+}
+
+/* After goc__globrunq_get, sched.lock dropped: the chain's first G is
+ * returned to run now, the rest go on p's ring (the room was checked under
+ * the lock; only p adds to it). */
+goc__g *goc__runq_put_chain(goc__p *p, goc__g *g)
+{
+	if (!g)
+		return NULL;
+	for (goc__g *x = g->schedlink, *next; x; x = next) {
+		next = x->schedlink;
+		x->schedlink = NULL;
+		goc__runq_put(p, x, false);
+	}
+	g->schedlink = NULL;
 	return g;
 }

@@ -45,8 +45,8 @@ struct goc__g {
 			void *arg;
 		};
 		struct {           /* a free G heading a batch on the global free list */
-			goc__g *batchlink;
-			int32_t batch_n;   /* Gs in the batch, chained by schedlink */
+			goc__g *gfree_link;
+			int32_t gfree_n;   /* Gs in the batch, chained by schedlink */
 		};
 	};
 
@@ -73,7 +73,11 @@ struct goc__g {
 	_Atomic int wait_reason;   /* registry */
 	_Atomic uint32_t park_arming; /* after_switch is still arming it (see park) */
 	int lock_depth;            /* goc_lock_thread */
-	_Atomic uint32_t thread_wake; /* foreign thread Gs park on this futex word (thread.c) */
+	union {
+		_Atomic uint32_t thread_wake; /* foreign thread Gs park on this futex word (thread.c) */
+		int32_t batch_n;   /* heading a batch on the global run queue (runq.c); */
+	};                         /* a foreign thread's G is never queued */
+	goc__g *batch_tail;        /* ditto */
 #if defined(GOC__ASAN)
 	void *asan_fake_stack;
 #endif
@@ -239,7 +243,7 @@ typedef struct goc__sched {
 	/* registry: G chunks and the global free G list (glock) */
 	goc__lock glock;
 	goc__gchunk *gchunks;            /* every G ever allocated (glock) */
-	goc__g *gfree;                   /* batches of spare Gs (batchlink, batch_n) */
+	goc__g *gfree;                   /* batches of spare Gs (gfree_link, gfree_n) */
 	int32_t ngfree;                  /* Gs in all the batches */
 	_Atomic uint64_t goid_gen;
 	_Atomic int64_t ngoroutines;     /* alive (not dead) goroutines */
@@ -288,11 +292,13 @@ void goc__globrunq_put(goc__g *g);        /* takes sched.lock */
 void goc__globrunq_put_locked(goc__g *g); /* sched.lock held */
 /* head..tail linked by schedlink; resumed: Gs that have run (lock held) */
 void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n, bool resumed);
-goc__g *goc__globrunq_get(goc__p *p);           /* lock held */
+goc__g *goc__globrunq_get(goc__p *p);           /* a chain; lock held */
+goc__g *goc__runq_put_chain(goc__p *p, goc__g *g); /* g's rest onto p; returns g; lock dropped */
 goc__g *goc__globrunq_get_fair(void);          /* one G, new ones first; lock held */
 /* Unlink g from the global queue; prev is the G before it (NULL: g is the
  * front). Lock held. Returns g. */
 goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g);
+goc__g *goc__globrunq_take_at(int64_t i); /* unlink the i-th (simulation); lock held */
 /* timer.c */
 void goc__timerheap_init(goc__timerheap *h);
 void goc__timerheap_free(goc__timerheap *h);

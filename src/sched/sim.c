@@ -303,12 +303,7 @@ static goc__g *ring_take(goc__p *p, uint32_t i)
 /* sched.lock held: remove the global queue's i-th entry. */
 static goc__g *glob_take_locked(int64_t i)
 {
-	goc__g *prev = NULL, *g = goc__s.runq_head;
-	while (i-- > 0) {
-		prev = g;
-		g = g->schedlink;
-	}
-	return goc__globrunq_unlink(prev, g);
+	return goc__globrunq_take_at(i);
 }
 
 /* PCT: the candidate with the highest priority (the first on ties). */
