@@ -34,8 +34,10 @@ int goc_main(int (*fn)(int argc, char **argv), int argc, char **argv);
  * form records the creation site for dumps and leak reports. A goroutine
  * that spawns much faster than the workers can start what it spawns (4096
  * waiting in the global queue) is put behind them before goc_go returns, as
- * Go's preemption would: a spawning loop never piles up millions of
- * unstarted goroutines. */
+ * Go's preemption would: a spawning loop of short goroutines never piles up
+ * millions of unstarted ones. If most of those it stepped behind park
+ * instead of finishing, it runs on without stepping behind again until it
+ * parks itself (their running early would only tie up a stack each). */
 int goc_go(void (*fn)(void *arg), void *arg);
 
 /* Spawn fn(copy) where copy is a private copy of size bytes at arg, owned and

@@ -303,9 +303,8 @@ static void counter_add(_Atomic int64_t *c, int64_t d)
  * instead of 1.5. So a yield after which fewer than half of the queued
  * goroutines finished lifts the spawner's limit out of reach, until a
  * yield where they finished or until the spawner parks (its burst is
- * over). Not a goroutine wired to its thread (it
- * must not go to the global queue), not in simulation (the seed orders
- * everything there). */
+ * over). Not a goroutine wired to its thread (it must not go to the
+ * global queue), not in simulation (the seed orders everything there). */
 #define SPAWN_BACKLOG 4096
 #define SPAWN_SHIFT_OFF 16 /* 4096 << 16: 268 million queued */
 
