@@ -25,6 +25,7 @@
  */
 #include "hchan.h"
 #include "../sched/sim.h"
+#include "../arch/arch.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -47,11 +48,7 @@ GOC__NOINLINE void goc__chanlock_slow(goc__chanlock *l)
 		    atomic_compare_exchange_weak_explicit(&l->state, &free_, 1, memory_order_acquire,
 		                                          memory_order_relaxed))
 			return;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ volatile("yield");
-#endif
+		goc__cpu_relax();
 	}
 	for (int i = 0; i < 4; i++) {
 		uint32_t free_ = 0;

@@ -13,14 +13,7 @@
  * acquire/release orderings: taking the lock is an acquire, dropping it a
  * release, pairing the critical sections. */
 #include "../internal.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ volatile("yield")
-#else
-#define cpu_relax() ((void)0)
-#endif
+#include "../arch/arch.h"
 
 bool goc__lock_try(goc__lock *l)
 {
@@ -34,7 +27,7 @@ static GOC__NOINLINE void lock_slow(goc__lock *l)
 	for (int i = 0; i < 400; i++) {
 		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 && goc__lock_try(l))
 			return;
-		cpu_relax();
+		goc__cpu_relax();
 	}
 	/* Announce a sleeper; whoever unlocks sees 2 and wakes one of us. */
 	while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)

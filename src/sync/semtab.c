@@ -13,6 +13,7 @@
  * head->tail is the last waiter; only heads' knext/tail are meaningful.
  */
 #include "semtab.h"
+#include "../arch/arch.h"
 
 #define SEMTAB_SIZE 256   /* a power of two: the hash takes the top bits */
 
@@ -170,13 +171,6 @@ bool goc__sync_can_spin(int iter)
 
 void goc__sync_spin(void)
 {
-	for (int i = 0; i < SPIN_PAUSES; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ volatile("yield");
-#else
-		__asm__ volatile("" ::: "memory");
-#endif
-	}
+	for (int i = 0; i < SPIN_PAUSES; i++)
+		goc__cpu_relax();
 }
