@@ -4,15 +4,16 @@
 #   make run        build everything, then run the tour (build/examples/tour);
 #                   without examples/tour.c, run every example in turn
 #   make test       the whole suite three ways: release (GOC_PROCS=1 and 2),
-#                   ASan+UBSan, TSan (GOC_PROCS=2); summary at the end
+#                   ASan+UBSan, TSan (GOC_PROCS=2), after a -O3 -Werror
+#                   build of the library; summary at the end
 #   make bench      the benchmarks (bench/run.sh; PROCS=, N=, BENCH="names")
 #   make install    install into PREFIX (default /usr/local; DESTDIR honoured)
-#   make clean      remove build/, build-asan/, build-tsan/, build-bench/
+#   make clean      remove build/, build-asan/, build-tsan/, build-o3/, build-bench/
 #
 # Variables: PREFIX, JOBS (default: number of CPUs), GOC_WERROR (default ON),
 # CMAKE_FLAGS (extra cmake -D... for build/), SUITES and CTEST_ARGS and
 # CTEST_JOBS for `make test` (see cmake/test-suites.sh), BUILD_DIR, ASAN_DIR,
-# TSAN_DIR, BENCH_DIR to build elsewhere.
+# TSAN_DIR, O3_DIR, BENCH_DIR to build elsewhere.
 
 PREFIX      ?= /usr/local
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
@@ -22,8 +23,9 @@ CMAKE_FLAGS ?=
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
 TSAN_DIR    ?= build-tsan
+O3_DIR      ?= build-o3
 BENCH_DIR   ?= build-bench
-SUITES      ?= release asan tsan
+SUITES      ?= o3 release asan tsan
 CTEST_JOBS  ?= 1
 CTEST_ARGS  ?=
 BENCH       ?=
@@ -55,7 +57,7 @@ else
 endif
 
 test:
-	BUILD_DIR=$(BUILD_DIR) ASAN_DIR=$(ASAN_DIR) TSAN_DIR=$(TSAN_DIR) JOBS=$(JOBS) \
+	BUILD_DIR=$(BUILD_DIR) ASAN_DIR=$(ASAN_DIR) TSAN_DIR=$(TSAN_DIR) O3_DIR=$(O3_DIR) JOBS=$(JOBS) \
 	GOC_WERROR=$(GOC_WERROR) SUITES="$(SUITES)" CTEST_JOBS=$(CTEST_JOBS) \
 	CTEST_ARGS="$(CTEST_ARGS)" CMAKE=$(CMAKE) ./cmake/test-suites.sh
 
@@ -66,4 +68,4 @@ install: build
 	DESTDIR=$(DESTDIR) $(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(BENCH_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(O3_DIR) $(BENCH_DIR)

@@ -3,23 +3,26 @@
 # and print a summary. Any failure (configure, build or test) fails the run,
 # but every suite still runs, so one report shows everything.
 #
+#   o3       the library alone built Release (-O3) with warnings as errors in
+#            $O3_DIR: gcc's -O3 warnings (-Warray-bounds, -Wuse-after-free)
+#            see through inlining that the other builds do not (no tests run)
 #   release  RelWithDebInfo (-O2 -g) in $BUILD_DIR, run with GOC_PROCS=1, then 2
 #   asan     ASan + UBSan (fatal) in $ASAN_DIR, run with GOC_PROCS=2
 #   tsan     TSan in $TSAN_DIR, run with GOC_PROCS=2 (under setarch -R when the
 #            kernel needs it: see cmake/tsan-exec.sh)
 #
 # Environment (the Makefile passes its variables): BUILD_DIR, ASAN_DIR,
-# TSAN_DIR, JOBS (build parallelism), CTEST_JOBS (tests run at once,
+# TSAN_DIR, O3_DIR, JOBS (build parallelism), CTEST_JOBS (tests run at once,
 # default 1: the suite is concurrency tests on a small machine),
-# GOC_WERROR (default ON), SUITES (default "release asan tsan"),
+# GOC_WERROR (default ON), SUITES (default "o3 release asan tsan"),
 # CTEST_ARGS (extra ctest arguments, e.g. "-R chan"), CMAKE (default cmake).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-: "${BUILD_DIR:=build}" "${ASAN_DIR:=build-asan}" "${TSAN_DIR:=build-tsan}"
+: "${BUILD_DIR:=build}" "${ASAN_DIR:=build-asan}" "${TSAN_DIR:=build-tsan}" "${O3_DIR:=build-o3}"
 : "${JOBS:=$(nproc 2>/dev/null || echo 2)}" "${CTEST_JOBS:=1}"
-: "${GOC_WERROR:=ON}" "${SUITES:=release asan tsan}" "${CTEST_ARGS:=}" "${CMAKE:=cmake}"
+: "${GOC_WERROR:=ON}" "${SUITES:=o3 release asan tsan}" "${CTEST_ARGS:=}" "${CMAKE:=cmake}"
 ctest=${CTEST:-$(dirname "$(command -v "$CMAKE")")/ctest}
 [[ -x $ctest ]] || ctest=ctest
 
@@ -46,6 +49,22 @@ build() {
 	echo "$label: built in $((SECONDS - t0)) s"
 }
 
+# build_o3: the library targets only, Release, warnings always errors.
+build_o3() {
+	local t0=$SECONDS
+	note "o3: configure and build the library (Release, -O3, -Werror) in $O3_DIR/"
+	if ! "$CMAKE" -S "$root" -B "$O3_DIR" -DCMAKE_BUILD_TYPE=Release -DGOC_WERROR=ON \
+		-DGOC_SANITIZE=; then
+		record o3 "configure" FAIL "cmake configure failed (see above)"
+		return
+	fi
+	if ! "$CMAKE" --build "$O3_DIR" -j "$JOBS" --target goc goc_static; then
+		record o3 "build" FAIL "build failed (see above)"
+		return
+	fi
+	record o3 "-O3 -Werror" PASS "library built without warnings ($((SECONDS - t0)) s)"
+}
+
 # run LABEL DIR PROCS: run the suite once with GOC_PROCS=PROCS.
 run() {
 	local label=$1 dir=$2 procs=$3 t0=$SECONDS log rc line failures
@@ -68,10 +87,11 @@ run() {
 
 for suite in $SUITES; do
 	case $suite in
+	o3) build_o3 ;;
 	release) build release "$BUILD_DIR" "" && { run release "$BUILD_DIR" 1; run release "$BUILD_DIR" 2; } ;;
 	asan) build asan "$ASAN_DIR" address && run asan "$ASAN_DIR" 2 ;;
 	tsan) build tsan "$TSAN_DIR" thread && run tsan "$TSAN_DIR" 2 ;;
-	*) record "$suite" "-" FAIL "unknown suite (choose from: release asan tsan)" ;;
+	*) record "$suite" "-" FAIL "unknown suite (choose from: o3 release asan tsan)" ;;
 	esac
 done
 
