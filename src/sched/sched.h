@@ -24,8 +24,9 @@ enum { G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING, G_SYSCALL, G_DEAD };
  * builds fill exactly four lines). A goroutine is created on one CPU and
  * often run, and later recycled, on another: each line it touches is a
  * cache miss there. Creating, running and ending a goroutine touch lines 0
- * and 1 only; parking and waking add line 2; line 3 is the inline copy of
- * a goc_go_copy argument. Hence the invariants of a free G, which creation
+ * and 1 only; parking and waking add line 2 (so does heading a batch on
+ * the global run queue); line 3 is the inline copy of a goc_go_copy
+ * argument (sanitizer builds add a fifth line). Hence the invariants of a free G, which creation
  * relies on instead of rewriting line 2: wait_reason == GOC__WAIT_NONE,
  * lock_depth == 0 (a running goroutine has no wait reason, and the exit
  * path drops a thread lock). */
@@ -73,11 +74,14 @@ struct goc__g {
 	_Atomic int wait_reason;   /* registry */
 	_Atomic uint32_t park_arming; /* after_switch is still arming it (see park) */
 	int lock_depth;            /* goc_lock_thread */
+	/* A G heading a batch on the global run queue (runq.c) records the
+	 * batch's count and last G. A foreign thread's G is never queued: it
+	 * parks on thread_wake (thread.c) instead. */
 	union {
-		_Atomic uint32_t thread_wake; /* foreign thread Gs park on this futex word (thread.c) */
-		int32_t batch_n;   /* heading a batch on the global run queue (runq.c); */
-	};                         /* a foreign thread's G is never queued */
-	goc__g *batch_tail;        /* ditto */
+		_Atomic uint32_t thread_wake;
+		int32_t batch_n;
+	};
+	goc__g *batch_tail;
 #if defined(GOC__ASAN)
 	void *asan_fake_stack;
 #endif
@@ -296,7 +300,8 @@ goc__g *goc__globrunq_get(goc__p *p);           /* a chain; lock held */
 goc__g *goc__runq_put_chain(goc__p *p, goc__g *g); /* g's rest onto p; returns g; lock dropped */
 goc__g *goc__globrunq_get_fair(void);          /* one G, new ones first; lock held */
 /* Unlink g from the global queue; prev is the G before it (NULL: g is the
- * front). Lock held. Returns g. */
+ * front), and g heads its batch (prev is NULL or a batch's tail). Lock
+ * held. Returns g. */
 goc__g *goc__globrunq_unlink(goc__g *prev, goc__g *g);
 goc__g *goc__globrunq_take_at(int64_t i); /* unlink the i-th (simulation); lock held */
 /* timer.c */
