@@ -15,7 +15,8 @@
  *   - but not when what it spawned parks instead of finishing (a daisy
  *     chain): then stepping behind only binds a stack to each early, and
  *     the loop goes on after the first such step (checked with one worker:
- *     with two, the other runs them meanwhile anyway).
+ *     with two, the other runs them meanwhile anyway);
+ *   - the global queue's batches (runq.c) start every goroutine once.
  * Runs with GOC_PROCS=1, then 2. ctest: TIMEOUT 60 */
 #include "goc.h"
 #include "check.h"
@@ -203,6 +204,43 @@ static void test_a_loop_spawning_parkers_stops_stepping_behind(void)
 	test_a_spawning_loop_steps_behind_its_backlog();
 }
 
+#define BATCHED 20000
+#define BATCHED_YIELDS 3
+
+static _Atomic unsigned char batched_runs[BATCHED];
+
+static void batched_one(void *arg)
+{
+	atomic_fetch_add(&batched_runs[(intptr_t)arg], 1);
+	for (int i = 0; i < BATCHED_YIELDS; i++)
+		goc_yield();
+	goc_waitgroup_done(&flood);
+}
+
+/* The global queue holds batches (runq.c): full rings move half of
+ * themselves there as one batch, refills take whole batches or cut one,
+ * the fairness take pulls a new G out from behind the resumed ones, and
+ * yielders go back in between. Every goroutine must start exactly once and
+ * the queue must end empty: a wrong count or tail in a batch loses Gs (the
+ * wait hangs, the watchdog fails the test) or runs one twice. */
+static void test_global_queue_batches_start_everyone_once(void)
+{
+	for (int i = 0; i < BATCHED; i++)
+		atomic_store(&batched_runs[i], 0);
+	goc_waitgroup_add(&flood, BATCHED);
+	for (intptr_t i = 0; i < BATCHED; i++)
+		CHECK_EQ(goc_go(batched_one, (void *)i), 0);
+	CHECK_EQ(goc_waitgroup_wait(&flood), 0);
+	for (int i = 0; i < BATCHED; i++)
+		if (atomic_load(&batched_runs[i]) != 1) {
+			fprintf(stderr, "goroutine %d started %d times\n", i, atomic_load(&batched_runs[i]));
+			CHECK(0);
+		}
+	goc_stats_t st;
+	CHECK_EQ(goc_stats(&st), 0);
+	CHECK_EQ(st.global_runq, 0);
+}
+
 static int run(int argc, char **argv)
 {
 	(void)argc;
@@ -211,6 +249,7 @@ static int run(int argc, char **argv)
 	RUN(test_yielders_cannot_keep_a_new_goroutine_from_starting);
 	RUN(test_a_spawning_loop_steps_behind_its_backlog);
 	RUN(test_a_loop_spawning_parkers_stops_stepping_behind);
+	RUN(test_global_queue_batches_start_everyone_once);
 	return 0;
 }
 
