@@ -250,7 +250,6 @@ typedef struct goc__sched {
 	goc__g *gfree;                   /* batches of spare Gs (gfree_link, gfree_n) */
 	int32_t ngfree;                  /* Gs in all the batches */
 	_Atomic uint64_t goid_gen;
-	_Atomic int64_t ngoroutines;     /* alive (not dead) goroutines */
 	_Atomic int64_t ngcreated;
 	_Atomic int64_t nthreads_running;/* foreign thread Gs not parked */
 	/* lifecycle */
