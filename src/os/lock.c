@@ -5,11 +5,11 @@
  * path is one CAS; a contender spins (400 pauses: about 8 us on x86, where
  * a pause is ~20 ns), then marks the lock contended and sleeps; unlock
  * wakes one sleeper only when the state says there may be one. Most
- * critical sections take a few dozen ns, but some walk Gs last written on
- * another CPU (the global run queue's batch take: a cache miss per G), and
- * a futex sleep and wake cost more than the spin on a VM. With 100 pauses
- * spawn at P=2 lost ~20 % to futex calls on sched.lock (A/B, 7 pairs,
- * 131 -> 106 ns; no change on other benchmarks).
+ * critical sections take a few dozen ns, but a holder on another CPU may
+ * take cache misses on data last written here, and on a VM a futex sleep
+ * and wake cost more than the spin. With 100 pauses, spawn at P=2 lost
+ * ~20 % to futex calls on sched.lock (A/B, 7 pairs, 131 -> 106 ns; no
+ * change on other benchmarks).
  * acquire/release orderings: taking the lock is an acquire, dropping it a
  * release, pairing the critical sections. */
 #include "../internal.h"

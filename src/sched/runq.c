@@ -287,7 +287,8 @@ void goc__globrunq_put(goc__g *g)
 }
 
 /* Take a fair share of the global queue, front first, for p: whole
- * batches, the last one cut if it is more than the share. Only the batch
+ * batches up to the share (the first one cut if it alone is more). Only
+ * the batch
  * heads and tails are read here: the Gs in between were last written on
  * the CPU that queued them (a miss each), so walking them under sched.lock
  * kept that CPU waiting for the lock (spawn at P=2: up to 128 misses per
@@ -307,20 +308,23 @@ goc__g *goc__globrunq_get(goc__p *p)
 	if (n > (int64_t)(RUNQ_SIZE - used) / 2 + 1) /* never overflow p's ring here: */
 		n = (RUNQ_SIZE - used) / 2 + 1;      /* that would retake sched.lock */
 	goc__g *first = goc__s.runq_head, *last = NULL;
-	for (int64_t taken = 0; taken < n;) {
-		goc__g *b = goc__s.runq_head;
-		if (b->batch_n > n - taken)
-			batch_split(b, (int32_t)(n - taken));
+	int64_t taken = 0;
+	for (goc__g *b; (b = goc__s.runq_head) && taken + b->batch_n <= n;) {
 		taken += b->batch_n;
 		last = b->batch_tail;
 		goc__s.runq_head = last->schedlink;
 		if (goc__s.runq_resumed == last)
 			goc__s.runq_resumed = NULL;
 	}
+	if (taken == 0) { /* the first batch alone is more than the share: cut it */
+		last = batch_split(first, (int32_t)n);
+		taken = n;
+		goc__s.runq_head = last->schedlink;
+	}
 	if (!goc__s.runq_head)
 		goc__s.runq_tail = NULL;
 	last->schedlink = NULL;
-	atomic_fetch_sub_explicit(&goc__s.runq_size, n, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&goc__s.runq_size, taken, memory_order_relaxed);
 	return first;
 }
 

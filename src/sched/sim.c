@@ -300,12 +300,6 @@ static goc__g *ring_take(goc__p *p, uint32_t i)
 	return g;
 }
 
-/* sched.lock held: remove the global queue's i-th entry. */
-static goc__g *glob_take_locked(int64_t i)
-{
-	return goc__globrunq_take_at(i);
-}
-
 /* PCT: the candidate with the highest priority (the first on ties). */
 static int64_t pct_best(goc__p *p, uint32_t nring)
 {
@@ -365,7 +359,7 @@ goc__g *goc__sim_pick(goc__p *p)
 		g = ring_take(p, (uint32_t)k);
 	} else {
 		goc__lock_acquire(&goc__s.lock);
-		g = glob_take_locked(k - nring);
+		g = goc__globrunq_take_at(k - nring); /* sched.lock held */
 		goc__lock_release(&goc__s.lock);
 	}
 	sim.last = g;
