@@ -164,6 +164,43 @@ static void run_read_in_blocking(void *arg)
 	goc_waitgroup_done(&wg);
 }
 
+/* Every wait inside one blocking call parks afresh: the wake that ended
+ * the first must not end the second (a stale wake returned from the
+ * second park at once, its waiter record still queued on the channel). */
+struct two_recvs { goc_chan *c; int got[2]; int rc[2]; };
+
+static void *recv_twice(void *arg)
+{
+	struct two_recvs *t = arg;
+	for (int i = 0; i < 2; i++)
+		t->rc[i] = goc_recv(t->c, &t->got[i]);
+	return NULL;
+}
+
+static void run_recv_twice(void *arg)
+{
+	goc_blocking(recv_twice, arg);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_waits_inside_one_blocking_call(void)
+{
+	for (int round = 0; round < 50; round++) {
+		struct two_recvs t = {.c = goc_chan_make(sizeof(int), 0)};
+		CHECK(t.c != NULL);
+		goc_waitgroup_add(&wg, 1);
+		CHECK_EQ(goc_go(run_recv_twice, &t), 0);
+		for (int v = 1; v <= 2; v++)
+			CHECK_EQ(goc_send(t.c, &v), 0);
+		goc_waitgroup_wait(&wg);
+		for (int i = 0; i < 2; i++) {
+			CHECK_EQ(t.rc[i], 0);
+			CHECK_EQ(t.got[i], i + 1);
+		}
+		goc_chan_release(t.c);
+	}
+}
+
 static void test_goc_io_inside_blocking_call(void)
 {
 	int p[2];
@@ -332,6 +369,7 @@ static int run(int argc, char **argv)
 	RUN(test_blocking_returns_the_result);
 	RUN(test_blocking_call_lends_its_p);
 	RUN(test_goc_io_inside_blocking_call);
+	RUN(test_waits_inside_one_blocking_call);
 	RUN(test_busy_loop_does_not_stall_others);
 	RUN(test_raw_blocking_read_does_not_stall_others);
 	RUN(test_timer_fires_while_hogged);

@@ -80,7 +80,10 @@ void goc__wait_prepare(void)
 	goc__g *g = goc__current();
 	atomic_store_explicit(&g->wait.claim, GOC__WAKE_NONE, memory_order_relaxed);
 	g->wait.param = NULL;
-	if (g->is_thread)
+	/* Whoever parks on thread_wake (thread.c) starts from 0: the word
+	 * keeps the previous wake's 1, and a goroutine's copy shares storage
+	 * with its run-queue batch count (sched.h). */
+	if (g->is_thread || g->in_blocking)
 		atomic_store_explicit(&g->thread_wake, 0, memory_order_relaxed);
 }
 

@@ -75,8 +75,9 @@ struct goc__g {
 	_Atomic uint32_t park_arming; /* after_switch is still arming it (see park) */
 	int lock_depth;            /* goc_lock_thread */
 	/* A G heading a batch on the global run queue (runq.c) records the
-	 * batch's count and last G. A foreign thread's G is never queued: it
-	 * parks on thread_wake (thread.c) instead. */
+	 * batch's count and last G. A G that parks on thread_wake (thread.c:
+	 * a foreign thread's, or a goroutine inside goc_blocking) is not
+	 * queued while it waits; goc__wait_prepare zeroes the word first. */
 	union {
 		_Atomic uint32_t thread_wake;
 		int32_t batch_n;
