@@ -201,6 +201,97 @@ static void test_waits_inside_one_blocking_call(void)
 	}
 }
 
+/* Every kind of wait parks the thread inside a blocking call and is ended
+ * by its own waker (or deadline), over and over in one call. Each helper
+ * naps first so that the wait usually parks; the outcome is checked
+ * either way. */
+struct every_wait {
+	goc_chan *c, *never;
+	goc_mutex mu;
+	goc_cond cv;
+	bool flag;
+	goc_waitgroup wg;
+	goc_sema sem;
+};
+
+static void nap(void) { goc_sleep(GOC_MS(1)); }
+static void send_later(void *arg) { struct every_wait *e = arg; int v = 7; nap(); CHECK_EQ(goc_send(e->c, &v), 0); }
+static void unlock_later(void *arg) { struct every_wait *e = arg; nap(); CHECK_EQ(goc_mutex_unlock(&e->mu), 0); }
+static void done_later(void *arg) { struct every_wait *e = arg; nap(); CHECK_EQ(goc_waitgroup_done(&e->wg), 0); }
+static void release_later(void *arg) { struct every_wait *e = arg; nap(); CHECK_EQ(goc_sema_release(&e->sem, 1), 0); }
+
+static void signal_later(void *arg)
+{
+	struct every_wait *e = arg;
+	nap();
+	CHECK_EQ(goc_mutex_lock(&e->mu), 0);
+	e->flag = true;
+	CHECK_EQ(goc_cond_signal(&e->cv), 0);
+	CHECK_EQ(goc_mutex_unlock(&e->mu), 0);
+}
+
+static void *every_wait_fn(void *arg)
+{
+	struct every_wait *e = arg;
+	for (int round = 0; round < 10; round++) {
+		int64_t t0 = goc_now();
+		CHECK_EQ(goc_sleep(GOC_MS(1)), 0);
+		CHECK(goc_now() - t0 >= GOC_MS(1));
+		int v = 0;
+		t0 = goc_now();
+		CHECK_EQ(goc_recv_until(e->never, &v, t0 + GOC_MS(1)), GOC_ETIMEDOUT);
+		CHECK(goc_now() - t0 >= GOC_MS(1));
+
+		CHECK_EQ(goc_go(send_later, e), 0);
+		CHECK_EQ(goc_recv(e->c, &v), 0);
+		CHECK_EQ(v, 7);
+		v = 0;
+		CHECK_EQ(goc_go(send_later, e), 0);
+		goc_case cases[2] = {goc_case_recv(e->never, NULL), goc_case_recv(e->c, &v)};
+		CHECK_EQ(goc_select_until(cases, 2, goc_now() + GOC_SEC(10)), 1);
+		CHECK(goc_case_ok(&cases[1]));
+		CHECK_EQ(v, 7);
+
+		CHECK_EQ(goc_mutex_lock(&e->mu), 0);
+		CHECK_EQ(goc_go(unlock_later, e), 0);
+		CHECK_EQ(goc_mutex_lock(&e->mu), 0); /* the helper's unlock lets us in */
+		e->flag = false;
+		CHECK_EQ(goc_go(signal_later, e), 0);
+		while (!e->flag)
+			CHECK_EQ(goc_cond_wait(&e->cv, &e->mu), 0);
+		CHECK_EQ(goc_mutex_unlock(&e->mu), 0);
+
+		CHECK_EQ(goc_waitgroup_add(&e->wg, 1), 0);
+		CHECK_EQ(goc_go(done_later, e), 0);
+		CHECK_EQ(goc_waitgroup_wait(&e->wg), 0);
+
+		CHECK_EQ(goc_sema_acquire(&e->sem, 1), 0);
+		CHECK_EQ(goc_go(release_later, e), 0);
+		CHECK_EQ(goc_sema_acquire(&e->sem, 1), 0);
+		CHECK_EQ(goc_sema_release(&e->sem, 1), 0);
+	}
+	return e;
+}
+
+static void run_every_wait(void *arg)
+{
+	CHECK(goc_blocking(every_wait_fn, arg) == arg);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_every_wait_inside_a_blocking_call(void)
+{
+	struct every_wait e = {.c = goc_chan_make(sizeof(int), 0), .never = goc_chan_make(sizeof(int), 0),
+	                       .mu = GOC_MUTEX_INIT, .cv = GOC_COND_INIT, .wg = GOC_WAITGROUP_INIT};
+	CHECK(e.c && e.never);
+	CHECK_EQ(goc_sema_init(&e.sem, 1), 0);
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(run_every_wait, &e), 0);
+	goc_waitgroup_wait(&wg);
+	goc_chan_release(e.c);
+	goc_chan_release(e.never);
+}
+
 static void test_goc_io_inside_blocking_call(void)
 {
 	int p[2];
@@ -370,6 +461,7 @@ static int run(int argc, char **argv)
 	RUN(test_blocking_call_lends_its_p);
 	RUN(test_goc_io_inside_blocking_call);
 	RUN(test_waits_inside_one_blocking_call);
+	RUN(test_every_wait_inside_a_blocking_call);
 	RUN(test_busy_loop_does_not_stall_others);
 	RUN(test_raw_blocking_read_does_not_stall_others);
 	RUN(test_timer_fires_while_hogged);

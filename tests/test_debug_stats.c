@@ -34,11 +34,16 @@ static void nap(void *arg)
 	goc_sleep(GOC_MS(200));
 }
 
+/* The blocking call says it is inside (the count went up before it
+ * started), then waits on the channel, blocking its thread. */
+static goc_waitgroup inside = GOC_WAITGROUP_INIT;
+
 static void *in_blocking_call(void *arg)
 {
 	waiter *w = arg;
 	int v;
-	goc_recv(w->ch, &v); /* blocks the thread: we are inside goc_blocking */
+	goc_waitgroup_done(&inside);
+	goc_recv(w->ch, &v);
 	return NULL;
 }
 
@@ -131,12 +136,11 @@ static void test_goroutines_in_blocking_calls_are_counted(void)
 	waiter w = {.ch = goc_chan_make(sizeof(int), 0), .wg = GOC_WAITGROUP_INIT};
 	goc_chan *ch = w.ch;
 	goc_waitgroup_add(&w.wg, 1);
+	goc_waitgroup_add(&inside, 1);
 	CHECK_EQ(goc_go(blocker, &w), 0);
+	goc_waitgroup_wait(&inside);
 	goc_stats_t s = {0};
-	for (int i = 0; i < 1000 && s.blocking == 0; i++) {
-		goc_sleep(GOC_MS(1));
-		CHECK_EQ(goc_stats(&s), 0);
-	}
+	CHECK_EQ(goc_stats(&s), 0);
 	CHECK_EQ(s.blocking, 1);
 	CHECK_EQ(goc_close(ch), 0);
 	goc_waitgroup_wait(&w.wg);
