@@ -490,6 +490,19 @@ void goc__resumed(goc__m *m)
 	}
 }
 
+/* What ended a park. Every waker claims before it readies (internal.h,
+ * "parking"), so a park that ends unclaimed was ended by something outside
+ * the protocol (a stale wake word): the waiter's records may still be
+ * queued on the object, so stop here rather than return into corruption. */
+static int resumed_claim(goc__g *g)
+{
+	uint32_t claim = atomic_load_explicit(&g->wait.claim, memory_order_acquire);
+	if (GOC__UNLIKELY(claim == GOC__WAKE_NONE))
+		goc__panic("sched: goroutine %llu resumed from a park that nothing claimed",
+		           (unsigned long long)goc__g_id(g));
+	return (int)claim;
+}
+
 static void park_timeout(goc__timer *t, int64_t now)
 {
 	goc__g *g = t->arg;
@@ -509,9 +522,9 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 		atomic_store_explicit(&g->wait_reason, reason, memory_order_relaxed);
 		g->wait_obj = obj;
 		g->wait_since = goc__coarse_clock_tick();
-		int r = goc__thread_park(g, unlock, arg, deadline);
+		goc__thread_park(g, unlock, arg, deadline);
 		atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
-		return r;
+		return resumed_claim(g);
 	}
 	if (m->lockedg == NULL && g->lockedm == NULL && m->p == NULL)
 		goc__panic("sched: park of a goroutine that holds no P");
@@ -543,7 +556,7 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 		g->park_timer = NULL;
 	}
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
-	return (int)atomic_load_explicit(&g->wait.claim, memory_order_acquire);
+	return resumed_claim(g);
 }
 
 void goc__ready(goc__g *g)

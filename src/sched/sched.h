@@ -311,7 +311,7 @@ int  goc__timers_run(goc__timerheap *h, int64_t now); /* fired count */
 int64_t goc__timers_next(void);                       /* earliest over all Ps */
 /* thread.c */
 goc__g *goc__thread_g(void);
-int  goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline);
+void goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline);
 void goc__thread_ready(goc__g *g);
 bool goc__blocking_retake(goc__p *p, uint64_t seen);
 /* overflow.c */

@@ -85,7 +85,7 @@ static int64_t real_deadline(int64_t deadline)
 	return d;
 }
 
-int goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline)
+void goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadline)
 {
 	deadline = real_deadline(deadline);
 	atomic_store(&g->status, G_WAITING);
@@ -109,7 +109,6 @@ int goc__thread_park(goc__g *g, goc__unlock_fn unlock, void *arg, int64_t deadli
 		goc__futex_wait(&g->thread_wake, 0, deadline);
 	}
 	atomic_store(&g->status, G_RUNNING);
-	return (int)atomic_load_explicit(&g->wait.claim, memory_order_acquire);
 }
 
 void goc__thread_ready(goc__g *g)
