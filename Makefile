@@ -1,8 +1,7 @@
 # Makefile - the short way to drive the CMake build (see README.md).
 #
 #   make            release build (RelWithDebInfo: -O2 -g) in build/
-#   make run        build everything, then run the tour (build/examples/tour);
-#                   without examples/tour.c, run every example in turn
+#   make run        build everything, then run the tour (build/examples/tour)
 #   make test       the whole suite three ways: release (GOC_PROCS=1 and 2),
 #                   ASan+UBSan, TSan (GOC_PROCS=2), after a -O3 -Werror
 #                   build of the library; summary at the end
@@ -30,8 +29,6 @@ CTEST_JOBS  ?= 1
 CTEST_ARGS  ?=
 BENCH       ?=
 
-EXAMPLES := $(sort $(wildcard examples/*.c))
-
 .PHONY: all build configure run test bench install clean
 
 all: build
@@ -44,17 +41,7 @@ build: configure
 	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-ifneq ($(wildcard examples/tour.c),)
 	./$(BUILD_DIR)/examples/tour
-else ifneq ($(EXAMPLES),)
-	@set -e; for src in $(EXAMPLES); do \
-		ex=$$(basename $$src .c); \
-		echo "== examples/$$ex.c"; \
-		./$(BUILD_DIR)/examples/$$ex; \
-	done
-else
-	@echo "make run: no examples yet (examples/*.c); the library and tests are built in $(BUILD_DIR)/"
-endif
 
 test:
 	BUILD_DIR=$(BUILD_DIR) ASAN_DIR=$(ASAN_DIR) TSAN_DIR=$(TSAN_DIR) O3_DIR=$(O3_DIR) JOBS=$(JOBS) \
