@@ -372,6 +372,7 @@ static void runtime_stop(void)
 		}
 		munmap(c, (size_t)2 << 20);
 	}
+	goc__san_fibers_drain();
 	goc__stack_shutdown();
 	goc__os_poll_close();
 	goc__thread_g_release();

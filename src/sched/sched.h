@@ -353,7 +353,8 @@ static inline void goc__g_set_fiber(goc__g *g, void *fiber)
 	(void)fiber;
 #endif
 }
-void goc__san_fiber_free(void *fiber);
+void goc__san_fiber_free(void *fiber);  /* kept for reuse, a few */
+void goc__san_fibers_drain(void);       /* destroy those (runtime stop) */
 void goc__san_m_init(goc__m *m);
 void goc__san_g_started(goc__m *m, goc__g *g); /* first thing on a new G */
 void goc__switch_to_g(goc__m *m, goc__g *g);  /* g0 -> g */
