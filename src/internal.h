@@ -150,7 +150,7 @@ bool goc__timer_stop(goc__timer *t);
 int64_t goc__timers_armed(void);
 
 /* ---- blocking calls (sched hands the P to another thread meanwhile) --- */
-void goc__blocking_enter(void);
+bool goc__blocking_enter(void);   /* false: nothing lent (nested, no P) */
 void goc__blocking_exit(void);
 
 /* ---- spinning ------------------------------------------------------------

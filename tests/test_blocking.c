@@ -292,6 +292,50 @@ static void test_every_wait_inside_a_blocking_call(void)
 	goc_chan_release(e.never);
 }
 
+/* Inside a blocking call the goroutine holds no P: goc_yield yields the
+ * thread (it used to requeue the goroutine on a P it did not have and
+ * crash the worker), and a nested goc_blocking just calls its function
+ * (it used to take the P back when it returned, so the rest of the outer
+ * call blocked a P). */
+static void *yield_inside(void *arg)
+{
+	for (int i = 0; i < 100; i++)
+		goc_yield();
+	return arg;
+}
+
+static void *inner_call(void *arg) { return arg; }
+
+static void *nested_outer(void *arg)
+{
+	int *seen = arg;
+	CHECK(goc_blocking(inner_call, seen) == seen);
+	goc_stats_t st;
+	CHECK_EQ(goc_stats(&st), 0);
+	*seen = st.blocking; /* the outer call still lends its P */
+	CHECK(goc_blocking(yield_inside, seen) == seen);
+	return seen;
+}
+
+static void run_yield_and_nested(void *arg)
+{
+	CHECK(goc_blocking(yield_inside, arg) == arg);
+	CHECK(goc_blocking(nested_outer, arg) == arg);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_yield_and_nested_calls_inside_a_blocking_call(void)
+{
+	int seen = -1;
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(run_yield_and_nested, &seen), 0);
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(seen, 1);
+	goc_stats_t st;
+	CHECK_EQ(goc_stats(&st), 0);
+	CHECK_EQ(st.blocking, 0);
+}
+
 static void test_goc_io_inside_blocking_call(void)
 {
 	int p[2];
@@ -462,6 +506,7 @@ static int run(int argc, char **argv)
 	RUN(test_goc_io_inside_blocking_call);
 	RUN(test_waits_inside_one_blocking_call);
 	RUN(test_every_wait_inside_a_blocking_call);
+	RUN(test_yield_and_nested_calls_inside_a_blocking_call);
 	RUN(test_busy_loop_does_not_stall_others);
 	RUN(test_raw_blocking_read_does_not_stall_others);
 	RUN(test_timer_fires_while_hogged);

@@ -106,7 +106,10 @@ static void test_processors_and_run_queues_are_reported(void)
 	CHECK_EQ(s.procs, goc_procs(0));
 	CHECK_EQ(s.nrunq, s.procs < GOC_STATS_MAX_PROCS ? s.procs : GOC_STATS_MAX_PROCS);
 	CHECK(s.idle_procs >= 0 && s.idle_procs < s.procs); /* we are running on one */
-	CHECK(s.threads >= s.procs);
+	/* Worker threads start on demand (as Go's Ms do): with more processors
+	 * than work so far, fewer threads than processors (GOC_PROCS=4 here
+	 * showed 2). Ours is one of them. */
+	CHECK(s.threads >= 1);
 	/* Goroutines spawned without yielding wait in our processor's queue
 	 * (or the global one): the queue lengths add up to at least N - 1
 	 * (with 2 workers the other may take some, it runs them as well). */

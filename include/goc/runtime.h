@@ -77,7 +77,9 @@ int goc_unlock_thread(void);
  * database client, a long computation), without stalling other goroutines:
  * while it runs, the worker's processor is handed to another thread if work
  * is waiting. Returns fn's result. Inside fn, goc waits block the thread (as
- * on a foreign thread). From a foreign thread it simply calls fn. */
+ * on a foreign thread) and goc_yield yields the thread; a nested
+ * goc_blocking simply calls its fn. From a foreign thread it simply calls
+ * fn. */
 void *goc_blocking(void *(*fn)(void *arg), void *arg);
 
 /* The calling goroutine's id (1 is the first goroutine), 0 on a foreign

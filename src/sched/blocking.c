@@ -13,11 +13,11 @@
 
 enum { SYS_RUNNING = 0, SYS_BLOCKING = 1, SYS_RETAKEN = 2 };
 
-void goc__blocking_enter(void)
+bool goc__blocking_enter(void)
 {
 	goc__m *m = goc__getm();
-	if (!m || !m->curg || !m->p)
-		return; /* foreign thread: nothing to lend */
+	if (!m || !m->curg || m->curg->in_blocking || !m->p)
+		return false; /* a foreign thread, or a nested call: nothing to lend */
 	goc__g *g = m->curg;
 	goc__p *p = m->p;
 	atomic_store_explicit(&g->status, G_SYSCALL, memory_order_relaxed);
@@ -30,6 +30,7 @@ void goc__blocking_enter(void)
 	atomic_fetch_add(&goc__s.nmblocking, 1);
 	atomic_store_explicit(&p->sysword, (p->sysgen << 2) | SYS_BLOCKING, memory_order_release);
 	goc__sysmon_wake();
+	return true;
 }
 
 void goc__blocking_exit(void)
@@ -89,9 +90,11 @@ void *goc_blocking(void *(*fn)(void *), void *arg)
 {
 	if (!fn)
 		return NULL;
-	goc__blocking_enter();
+	/* Only the outermost of nested calls lends the P and takes it back. */
+	bool entered = goc__blocking_enter();
 	void *r = fn(arg);
-	goc__blocking_exit();
+	if (entered)
+		goc__blocking_exit();
 	return r;
 }
 

@@ -594,7 +594,9 @@ void goc_yield(void)
 {
 	goc__m *m = goc__getm();
 	goc__g *g = m ? m->curg : NULL;
-	if (!g) {
+	if (!g || g->in_blocking) {
+		/* A foreign thread, or a goroutine inside goc_blocking: it holds
+		 * no P to requeue itself on, and its thread is its own. */
 		sched_yield();
 		return;
 	}
