@@ -19,8 +19,13 @@
  *    scheduled), only a P stuck for 100 ms counts as hogged.
  *  - gives the stack pool's excess free stacks back to the OS, paced
  *    (goc__stack_scavenge), and all of them after a second idle.
- * It polls every 20 us while something happens, backing off to 10 ms, and
- * sleeps until woken when every P is idle and no blocking call runs.
+ * It polls every 20 us while something happens, and as Go's sysmon does,
+ * backs off (doubling up to 10 ms) only after 50 polls in a row found
+ * nothing to do: a stream of blocking calls keeps it retaking Ps every few
+ * tens of microseconds (doubling at the first idle poll left each call
+ * waiting up to two 10 ms sleeps for its P to be lent: 300 goroutines
+ * making 20 ms calls at GOC_PROCS=1 took 2.5x Go's time). It sleeps until
+ * woken when every P is idle and no blocking call runs.
  *
  * Monitor-private state (p->sysmon_*, the hog loan) is touched only by
  * this thread. p->schedtick is the owner's plain counter, read racily
@@ -40,6 +45,7 @@ static bool sysmon_running;
  * little more here, since a loan costs a thread and a worker descheduled
  * by a loaded OS must not look like a hog. */
 #define HOG_NS   20000000
+#define SYSMON_IDLE_POLLS 50 /* idle polls at 20 us before backing off (Go's) */
 #define NPOLL_NS 10000000   /* no poll for this long: the monitor polls */
 /* The monitor woke this much later than it asked: the machine is
  * overloaded and a worker that made no progress may just not have been
@@ -200,6 +206,7 @@ static void *sysmon_main(void *arg)
 {
 	(void)arg;
 	int64_t delay = 20000;
+	int idle = 0; /* polls in a row that found nothing to do */
 	bool trimmed = false;
 	while (!atomic_load(&sysmon_quit)) {
 		bool all_idle = atomic_load(&goc__s.npidle) == atomic_load(&goc__s.nprocs) &&
@@ -229,6 +236,7 @@ static void *sysmon_main(void *arg)
 			atomic_store(&sysmon_sleeping, 0);
 			goc__coarse_clock_tick();
 			delay = 20000;
+			idle = 0;
 			continue;
 		}
 		uint32_t w = atomic_load(&sysmon_word);
@@ -240,6 +248,10 @@ static void *sysmon_main(void *arg)
 		goc__coarse_clock_tick();
 		int64_t now = goc__nanotime();
 		if (sysmon_tick(now, now - wake_at > LATE_NS))
+			idle = 0;
+		else
+			idle++;
+		if (idle <= SYSMON_IDLE_POLLS)
 			delay = 20000;
 		else if (delay < 10000000)
 			delay *= 2;
