@@ -30,10 +30,11 @@ void goc__san_m_init(goc__m *m)
 	(void)m;
 }
 
-/* TSan fibers are costly to make (each is a TSan thread: its state is
- * written afresh, ~180 KiB) and TSan caps live fibers with its threads
- * (8128), so a fiber belongs to a stack, not to a G: it is taken when a
- * stack is first bound and travels with the stack through the P's cache.
+/* TSan fibers are costly to make (each is a TSan thread whose state is
+ * written afresh: about 1 MB of first touches here) and TSan caps live
+ * fibers with its threads (8128), so a fiber belongs to a stack, not to
+ * a G: it is taken when a stack is first bound and travels with the stack
+ * through the P's cache.
  * When a stack goes back to the stack pool its fiber waits here for the
  * next stack bound, instead of being destroyed and made again: a program
  * whose goroutines come and go by the thousand (the P caches overflow and
