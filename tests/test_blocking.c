@@ -452,6 +452,59 @@ static void test_timer_fires_while_hogged(void)
 	wait_procs_back_to(procs);
 }
 
+/* Blocking calls whose P is retaken (goroutines wait) and entered again
+ * by the next owner's own blocking call, while the program resizes its
+ * processors: every call returns, every goroutine ends, and nothing stays
+ * counted as blocking. Under TSan this also checks that a call's exit
+ * reads nothing the P's next owner writes (the exit read the P's
+ * generation counter, which the next owner's entry increments). */
+static _Atomic int retaken_calls;
+
+static void *nap_in_call(void *arg)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	atomic_fetch_add(&retaken_calls, 1);
+	return arg;
+}
+
+static void blocking_caller(void *arg)
+{
+	for (int i = 0; i < 4; i++)
+		CHECK(goc_blocking(nap_in_call, arg) == arg);
+	goc_waitgroup_done(&wg);
+}
+
+static void brief_yielder(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 500; i++)
+		goc_yield();
+	goc_waitgroup_done(&wg);
+}
+
+static void test_blocking_calls_on_retaken_and_resized_ps(void)
+{
+	int procs = base_procs;
+	atomic_store(&retaken_calls, 0);
+	goc_waitgroup_add(&wg, 16);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(goc_go(blocking_caller, &wg), 0);
+		CHECK_EQ(goc_go(brief_yielder, NULL), 0);
+	}
+	for (int k = 0; k < 10; k++) {
+		CHECK(goc_procs(1 + k % 3) > 0);
+		goc_sleep(GOC_MS(2));
+	}
+	CHECK(goc_procs(procs) > 0);
+	goc_waitgroup_wait(&wg);
+	CHECK_EQ(atomic_load(&retaken_calls), 8 * 4);
+	goc_stats_t st;
+	CHECK_EQ(goc_stats(&st), 0);
+	CHECK_EQ(st.blocking, 0);
+	wait_procs_back_to(procs);
+}
+
 /* Goroutines that yield in a loop keep every run queue non-empty, so no
  * worker ever runs out of work to poll: the monitor polls for them, and
  * the goroutine whose pipe became readable still gets to run. */
@@ -511,6 +564,7 @@ static int run(int argc, char **argv)
 	RUN(test_raw_blocking_read_does_not_stall_others);
 	RUN(test_timer_fires_while_hogged);
 	RUN(test_io_ready_while_everyone_yields);
+	RUN(test_blocking_calls_on_retaken_and_resized_ps);
 	return 0;
 }
 

@@ -26,9 +26,9 @@ bool goc__blocking_enter(void)
 	GOC__TRACE(GOC__EV_BLOCKING_ENTER, g, 0);
 	m->oldp = p;
 	m->p = NULL;
-	p->sysgen++;
+	m->oldsysword = (++p->sysgen << 2) | SYS_BLOCKING;
 	atomic_fetch_add(&goc__s.nmblocking, 1);
-	atomic_store_explicit(&p->sysword, (p->sysgen << 2) | SYS_BLOCKING, memory_order_release);
+	atomic_store_explicit(&p->sysword, m->oldsysword, memory_order_release);
 	goc__sysmon_wake();
 	return true;
 }
@@ -45,8 +45,8 @@ void goc__blocking_exit(void)
 	GOC__TRACE(GOC__EV_BLOCKING_EXIT, g, 0);
 	atomic_fetch_sub(&goc__s.nmblocking, 1);
 	atomic_store_explicit(&g->wait_reason, GOC__WAIT_NONE, memory_order_relaxed);
-	uint64_t expect = (p->sysgen << 2) | SYS_BLOCKING;
-	if (atomic_compare_exchange_strong_explicit(&p->sysword, &expect, p->sysgen << 2 | SYS_RUNNING,
+	uint64_t expect = m->oldsysword;
+	if (atomic_compare_exchange_strong_explicit(&p->sysword, &expect, (expect & ~(uint64_t)3) | SYS_RUNNING,
 	                                            memory_order_acq_rel, memory_order_relaxed)) {
 		m->p = p;
 		atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);

@@ -136,7 +136,7 @@ struct goc__p {
 	 * generation makes the exit's CAS fail if the P was retaken and then
 	 * re-entered a blocking call under another M (no ABA). */
 	_Atomic uint64_t sysword;
-	uint64_t sysgen;
+	uint64_t sysgen;           /* only the P's owner, entering a call */
 	uint64_t sysmon_seen;      /* monitor-private: sysword at its last look */
 	uint64_t sysmon_tick;      /* monitor-private: schedtick at its last look */
 	int64_t sysmon_when;
@@ -196,6 +196,9 @@ struct goc__m {
 	void *park_unlock_arg;
 	goc__g *exitblocking;      /* left a blocking call and found no P */
 	goc__p *oldp;              /* the P this M had before its blocking call */
+	uint64_t oldsysword;       /* ... and the sysword it lent it with: the
+	                            * exit's CAS expects it (the P's sysgen may
+	                            * be its next owner's by then) */
 	/* Direct hand-off (proc.c, goc__park): a parking G switched straight
 	 * to the G it had just readied, without going through g0. handoff is
 	 * that parking G, whose after-switch work (unlock, WAITING) the next
