@@ -91,6 +91,9 @@ typedef struct goc__g_wait {
 goc__g *goc__current(void);
 goc__g_wait *goc__g_waitp(goc__g *g);
 bool goc__g_is_thread(const goc__g *g);
+/* Its parks block its OS thread: a foreign thread's G, or a goroutine
+ * inside goc_blocking (sched/thread.c). */
+bool goc__g_parks_thread(const goc__g *g);
 uint64_t goc__g_id(const goc__g *g);
 
 /* ---- parking: the one wait protocol every module uses ------------------

@@ -372,6 +372,49 @@ static void test_real_time_option_keeps_the_monotonic_clock(void)
 	run_ok(&cfg, real_time_program);
 }
 
+/* Inside goc_blocking a goroutine is outside the simulated world, like a
+ * foreign thread: the virtual clock does not move for it, and its sleep
+ * waits in real time (it used to wait for the virtual clock forever). */
+static int64_t slept_ns[2];
+
+static void *sleep_in_call(void *arg)
+{
+	int64_t w0 = wall_now();
+	if (goc_sleep(GOC_MS(5)) != 0)
+		return NULL;
+	*(int64_t *)arg = wall_now() - w0;
+	return arg;
+}
+
+static goc_waitgroup blocked_sleepers = GOC_WAITGROUP_INIT;
+
+static void blocked_sleeper(void *arg)
+{
+	if (goc_blocking(sleep_in_call, arg) != arg)
+		*(int64_t *)arg = -1;
+	goc_waitgroup_done(&blocked_sleepers);
+}
+
+static int sleep_in_blocking_program(int argc, char **argv)
+{
+	EXPECT(goc_sim_enabled());
+	goc_waitgroup_add(&blocked_sleepers, 2);
+	for (int i = 0; i < 2; i++)
+		EXPECT(goc_go(blocked_sleeper, &slept_ns[i]) == 0);
+	EXPECT(goc_waitgroup_wait(&blocked_sleepers) == 0);
+	for (int i = 0; i < 2; i++)
+		EXPECT(slept_ns[i] >= GOC_MS(5));
+	return 0;
+}
+
+static void test_sleep_inside_a_blocking_call_waits_in_real_time(void)
+{
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		goc_sim_config cfg = {.seed = seed};
+		run_ok(&cfg, sleep_in_blocking_program);
+	}
+}
+
 static int one_worker_program(int argc, char **argv)
 {
 	EXPECT(goc_procs(0) == 1);
@@ -511,6 +554,7 @@ int main(void)
 	RUN(test_virtual_deadlines_time_out_exactly);
 	RUN(test_deadlock_is_reported_under_virtual_time);
 	RUN(test_real_time_option_keeps_the_monotonic_clock);
+	RUN(test_sleep_inside_a_blocking_call_waits_in_real_time);
 	RUN(test_simulation_keeps_one_worker);
 	RUN(test_env_seed_turns_on_simulation);
 	RUN(test_explore_stops_at_the_first_failing_seed);

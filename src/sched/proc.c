@@ -67,6 +67,7 @@ goc__g *goc__current(void)
 
 goc__g_wait *goc__g_waitp(goc__g *g) { return &g->wait; }
 bool goc__g_is_thread(const goc__g *g) { return g->is_thread; }
+bool goc__g_parks_thread(const goc__g *g) { return g->is_thread || g->in_blocking; }
 uint64_t goc__g_id(const goc__g *g) { return g->is_thread ? 0 : g->id; }
 
 uint64_t goc_id(void)

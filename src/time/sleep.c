@@ -4,8 +4,8 @@
  * queued anywhere, so the only party that can claim the wait is the park's
  * own deadline timer (sched arms it after the goroutine's context is saved,
  * fires it from the per-P heap, and readies the goroutine). On a thread goc
- * did not start, goc__park blocks the thread on its futex until the
- * deadline instead. No locks are held here.
+ * did not start (or inside goc_blocking), goc__park blocks the thread on
+ * its futex until the deadline instead. No locks are held here.
  */
 #include "../internal.h"
 #include "../sched/sim.h"
@@ -37,7 +37,13 @@ int goc_sleep_until(int64_t deadline)
 		if (rc)
 			return rc;
 		goc__wait_prepare();
-		goc__park(NULL, NULL, GOC__WAIT_SLEEP, NULL, deadline);
+		if (goc__park(NULL, NULL, GOC__WAIT_SLEEP, NULL, deadline) == GOC__WAKE_TIMEOUT &&
+		    GOC__UNLIKELY(atomic_load_explicit(&goc__sim_vtime, memory_order_relaxed)) &&
+		    goc__g_parks_thread(goc__current()))
+			break; /* Virtual time, on a thread outside the simulated
+			        * world: the clock does not move for it, so it
+			        * waited the time left in real time (thread.c),
+			        * and that is its sleep. */
 	}
 	return 0;
 }
