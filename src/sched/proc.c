@@ -67,7 +67,7 @@ goc__g *goc__current(void)
 
 goc__g_wait *goc__g_waitp(goc__g *g) { return &g->wait; }
 bool goc__g_is_thread(const goc__g *g) { return g->is_thread; }
-bool goc__g_parks_thread(const goc__g *g) { return g->is_thread || g->in_blocking; }
+bool goc__g_parks_thread(const goc__g *g) { return goc__parks_thread_inline(g); }
 uint64_t goc__g_id(const goc__g *g) { return g->is_thread ? 0 : g->id; }
 
 uint64_t goc_id(void)
@@ -84,7 +84,7 @@ void goc__wait_prepare(void)
 	/* Whoever parks on thread_wake (thread.c) starts from 0: the word
 	 * keeps the previous wake's 1, and a goroutine's copy shares storage
 	 * with its run-queue batch count (sched.h). */
-	if (g->is_thread || g->in_blocking)
+	if (goc__parks_thread_inline(g))
 		atomic_store_explicit(&g->thread_wake, 0, memory_order_relaxed);
 }
 
@@ -562,7 +562,7 @@ int goc__park(goc__unlock_fn unlock, void *arg, int reason, const void *obj, int
 
 void goc__ready(goc__g *g)
 {
-	if (g->is_thread || g->in_blocking) {
+	if (goc__parks_thread_inline(g)) {
 		goc__thread_ready(g);
 		return;
 	}

@@ -338,6 +338,12 @@ void goc__thread_g_release(void);
 /* sanitizer.c: fiber annotations around goc__ctx_switch */
 void *goc__san_fiber_new(void);      /* NULL outside TSan builds */
 /* A G's TSan fiber (the field exists in TSan builds only). */
+/* The G waits by blocking its OS thread on thread_wake (thread.c): a
+ * foreign thread's, or a goroutine inside goc_blocking (it holds no P). */
+static inline bool goc__parks_thread_inline(const goc__g *g)
+{
+	return g->is_thread || g->in_blocking;
+}
 static inline void *goc__g_fiber(const goc__g *g)
 {
 #if defined(GOC__TSAN)
