@@ -34,6 +34,14 @@ int64_t goc__nanotime(void);                       /* CLOCK_MONOTONIC ns */
 void goc__futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline);
 void goc__futex_wake(_Atomic uint32_t *addr, int n);
 int  goc__ncpu(void);
+/* Asymmetric fences (Linux membarrier, 4.14+). goc__membarrier_register
+ * enables them for the process (once; cheapest before threads exist) and
+ * says whether goc__membarrier works. goc__membarrier returns only after
+ * every running thread of the process has executed a full memory barrier:
+ * a thread can then order its accesses with a compiler barrier alone,
+ * against a peer that calls this (goc_mutex's biased mode, src/sync). */
+bool goc__membarrier_register(void);
+void goc__membarrier(void);
 
 /* ---- runtime lock: short critical sections only ------------------------
  * A futex mutex (spin briefly, then sleep the thread). Safe from goroutines
@@ -95,6 +103,21 @@ bool goc__g_is_thread(const goc__g *g);
  * inside goc_blocking (sched/thread.c). */
 bool goc__g_parks_thread(const goc__g *g);
 uint64_t goc__g_id(const goc__g *g);
+/* The P the caller runs on, as a nonzero token ((id + 1) << 2), or 0 on a
+ * thread holding no P (a foreign thread, a goroutine inside goc_blocking,
+ * the scheduler itself). While one thread holds a P, no other runs
+ * goroutine code as that P, and a P changes threads only through
+ * synchronising hand-offs: so data touched only by "goroutine code running
+ * as P k" needs no atomics (goc_mutex's biased mode). The scheduler sets
+ * the thread's token each time goroutine code resumes on it (goc__resumed),
+ * clears it when the thread returns to its scheduler, and on the way in and
+ * out of goc_blocking. Inline, so read it only where no park can come
+ * between the read and the use (a parked goroutine may resume elsewhere). */
+extern __thread uint32_t goc__tls_ptoken __attribute__((tls_model("initial-exec")));
+static inline uint32_t goc__p_token(void)
+{
+	return goc__tls_ptoken;
+}
 
 /* ---- parking: the one wait protocol every module uses ------------------
  *

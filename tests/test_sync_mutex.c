@@ -313,6 +313,231 @@ static void test_foreign_thread_deadline_and_wake(void)
 	CHECK_EQ(atomic_load(&mu.state), 0);
 }
 
+/* ---- biased mode (src/sync/mutex.c) --------------------------------------
+ * A mutex starts biased to the P of its first locker, which then locks it
+ * without atomics; any other thread revokes the bias first. These tests
+ * revoke at every point a biased user can be at. */
+
+/* The P token that biased mode keys on: nonzero in goroutine code, zero on
+ * foreign threads, inside goc_blocking, and after goc_main returns. */
+static void *token_inside_blocking(void *arg)
+{
+	(void)arg;
+	return (void *)(uintptr_t)goc__p_token();
+}
+
+static void *token_on_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(uintptr_t)goc__p_token();
+}
+
+static void test_p_token_names_goroutine_code_only(void)
+{
+	uint32_t t = goc__p_token();
+	CHECK(t != 0);
+	CHECK_EQ((uintptr_t)goc_blocking(token_inside_blocking, NULL), 0);
+	CHECK(goc__p_token() != 0);
+	goc_yield();
+	CHECK(goc__p_token() != 0);
+	pthread_t th;
+	void *r;
+	CHECK_EQ(pthread_create(&th, NULL, token_on_thread, NULL), 0);
+	pthread_join(th, &r);
+	CHECK_EQ((uintptr_t)r, 0);
+}
+
+/* Misuse and trylock while biased, then from a thread that holds no P. */
+static void *unlock_on_thread(void *arg)
+{
+	register_foreign_thread();
+	return (void *)(intptr_t)goc_mutex_unlock(arg);
+}
+
+static int unlock_from_thread(goc_mutex *m)
+{
+	pthread_t th;
+	void *r;
+	CHECK_EQ(pthread_create(&th, NULL, unlock_on_thread, m), 0);
+	pthread_join(th, &r);
+	return (int)(intptr_t)r;
+}
+
+static void *unlock_in_blocking(void *arg)
+{
+	return (void *)(intptr_t)goc_mutex_unlock(arg);
+}
+
+static void test_biased_misuse_trylock_and_unlock_elsewhere(void)
+{
+	goc_mutex m = GOC_MUTEX_INIT;
+	CHECK_EQ(goc_mutex_unlock(&m), GOC_EPERM); /* fresh */
+	CHECK_EQ(goc_mutex_lock(&m), 0);           /* biased to this P now */
+	bool biased = goc__membarrier_register();
+	if (!biased)
+		fprintf(stderr, "  no membarrier here: mutexes start in atomic mode\n");
+	CHECK(!biased || atomic_load(&m.bias) >= 4);
+	CHECK_EQ(goc_mutex_trylock(&m), GOC_EAGAIN);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), GOC_EPERM);
+	CHECK_EQ(goc_mutex_trylock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK(!biased || atomic_load(&m.bias) >= 4); /* none of that revoked it */
+
+	/* A foreign thread's unlock of the unlocked mutex: EPERM, and the
+	 * mutex (now atomic) still works. */
+	CHECK_EQ(unlock_from_thread(&m), GOC_EPERM);
+	CHECK_EQ(atomic_load(&m.bias), 1);
+	CHECK_EQ(goc_mutex_lock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(goc_mutex_unlock(&m), GOC_EPERM);
+	CHECK_EQ(atomic_load(&m.state), 0);
+
+	/* Locked while biased, unlocked by a foreign thread (Go lets any
+	 * goroutine unlock): the revocation hands the lock over, and only
+	 * one of two unlocks succeeds. */
+	goc_mutex f = GOC_MUTEX_INIT;
+	CHECK_EQ(goc_mutex_lock(&f), 0);
+	CHECK_EQ(unlock_from_thread(&f), 0);
+	CHECK_EQ(goc_mutex_unlock(&f), GOC_EPERM);
+	CHECK_EQ(goc_mutex_trylock(&f), 0);
+	CHECK_EQ(unlock_from_thread(&f), 0);
+	CHECK_EQ(atomic_load(&f.state), 0);
+
+	/* Locked while biased, unlocked inside a blocking call (no P). */
+	goc_mutex b = GOC_MUTEX_INIT;
+	CHECK_EQ(goc_mutex_lock(&b), 0);
+	CHECK_EQ((intptr_t)goc_blocking(unlock_in_blocking, &b), 0);
+	CHECK_EQ(goc_mutex_trylock(&b), 0);
+	CHECK_EQ((intptr_t)goc_blocking(unlock_in_blocking, &b), 0);
+	CHECK_EQ((intptr_t)goc_blocking(unlock_in_blocking, &b), GOC_EPERM);
+}
+
+/* Goroutines of one P hold the lock while parked: the next one to lock is
+ * contention on the biased P; it revokes without help and queues. */
+static goc_chan *parked_holder_go;
+
+static void lock_then_park(void *arg)
+{
+	goc_mutex *m = arg;
+	CHECK_EQ(goc_mutex_lock(m), 0);
+	CHECK_EQ(goc_send(parked_holder_go, &(int){1}), 0); /* holding it */
+	CHECK_EQ(goc_recv(parked_holder_go, NULL), 0);      /* parked, holding it */
+	counter++;
+	CHECK_EQ(goc_mutex_unlock(m), 0);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_contention_among_one_ps_goroutines(void)
+{
+	goc_mutex m = GOC_MUTEX_INIT;
+	counter = 0;
+	parked_holder_go = goc_chan_make(sizeof(int), 0);
+	goc_waitgroup_add(&wg, 1);
+	CHECK_EQ(goc_go(lock_then_park, &m), 0);
+	CHECK_EQ(goc_recv(parked_holder_go, NULL), 0);
+	CHECK_EQ(goc_mutex_trylock(&m), GOC_EAGAIN);
+	CHECK_EQ(goc_mutex_lock_until(&m, now_ns() + MS(1)), GOC_ETIMEDOUT);
+	CHECK_EQ(atomic_load(&m.bias), 1); /* that lock revoked it */
+	CHECK_EQ(goc_send(parked_holder_go, &(int){2}), 0);
+	CHECK_EQ(goc_mutex_lock(&m), 0);
+	CHECK_EQ(counter, 1);
+	CHECK_EQ(goc_mutex_unlock(&m), 0);
+	CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+	CHECK_EQ(atomic_load(&m.state), 0);
+	goc_chan_release(parked_holder_go);
+}
+
+/* Revocation in the middle of biased use: goroutines hammer a fresh mutex
+ * (yielding now and then) while a foreign thread starts to hammer it too,
+ * so the thread's revocation lands wherever the goroutines happen to be,
+ * including between a fast path's store and its re-check. The critical
+ * section checks that nobody else is inside (a plain flag: TSan would
+ * also see overlapping critical sections as a race). */
+#define REVOKE_ROUNDS 100
+#define REVOKE_GOROUTINES 3
+#define REVOKE_MIN_ITERS 2000
+#define REVOKE_THREAD_ITERS 200
+
+typedef struct revoke_round {
+	goc_mutex m;
+	int inside;            /* guarded by m */
+	long count;            /* guarded by m */
+	_Atomic long goroutine_iters;
+	_Atomic int thread_done;
+} revoke_round;
+
+static void revoke_cs(revoke_round *r)
+{
+	CHECK_EQ(r->inside, 0);
+	r->inside = 1;
+	r->count++;
+	r->inside = 0;
+}
+
+static void revoke_hammer(void *arg)
+{
+	revoke_round *r = arg;
+	long i = 0;
+	for (; i < REVOKE_MIN_ITERS || !atomic_load_explicit(&r->thread_done, memory_order_relaxed); i++) {
+		CHECK_EQ(goc_mutex_lock(&r->m), 0);
+		revoke_cs(r);
+		CHECK_EQ(goc_mutex_unlock(&r->m), 0);
+		if (i % 64 == 63)
+			goc_yield();
+		if (i % 256 == 255 && goc_mutex_trylock(&r->m) == 0) {
+			revoke_cs(r);
+			CHECK_EQ(goc_mutex_unlock(&r->m), 0);
+			atomic_fetch_add(&r->goroutine_iters, 1);
+		}
+	}
+	atomic_fetch_add(&r->goroutine_iters, i);
+	goc_waitgroup_done(&wg);
+}
+
+static void *revoke_thread(void *arg)
+{
+	revoke_round *r = arg;
+	register_foreign_thread();
+	for (int i = 0; i < REVOKE_THREAD_ITERS; i++) {
+		CHECK_EQ(goc_mutex_lock(&r->m), 0);
+		revoke_cs(r);
+		CHECK_EQ(goc_mutex_unlock(&r->m), 0);
+	}
+	atomic_store(&r->thread_done, 1);
+	return NULL;
+}
+
+static void test_revocation_in_the_middle_of_biased_use(void)
+{
+	int revoked_while_used = 0;
+	for (int round = 0; round < SCALED(REVOKE_ROUNDS); round++) {
+		revoke_round *r = calloc(1, sizeof *r);
+		CHECK(r != NULL);
+		goc_waitgroup_add(&wg, REVOKE_GOROUTINES);
+		for (int i = 0; i < REVOKE_GOROUTINES; i++)
+			CHECK_EQ(goc_go(revoke_hammer, r), 0);
+		goc_yield(); /* let them bias it, usually */
+		uint32_t bias_before = atomic_load(&r->m.bias);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, revoke_thread, r), 0);
+		CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+		pthread_join(th, NULL);
+		revoked_while_used += bias_before >= 4;
+		CHECK_EQ(r->count, atomic_load(&r->goroutine_iters) + REVOKE_THREAD_ITERS);
+		CHECK_EQ(atomic_load(&r->m.bias), 1);
+		CHECK_EQ(atomic_load(&r->m.state), 0);
+		free(r);
+	}
+	/* At GOC_PROCS=1 every round revokes a bias in use (when the kernel
+	 * has membarrier); with more, the Ps' own contention often has first. */
+	if (goc_procs(0) == 1 && goc__membarrier_register())
+		CHECK_EQ(revoked_while_used, SCALED(REVOKE_ROUNDS));
+	else
+		fprintf(stderr, "  %d of %d rounds revoked a bias in use\n", revoked_while_used,
+		        SCALED(REVOKE_ROUNDS));
+}
+
 /* ---- simulation mode (goc/testing.h) -------------------------------------- */
 
 static goc_mutex sim_mu = GOC_MUTEX_INIT;
@@ -364,6 +589,10 @@ static int real_main(int argc, char **argv)
 	RUN(test_waiter_gets_lock_within_bound_while_others_hammer);
 	RUN(test_foreign_threads_and_goroutines_share_a_mutex);
 	RUN(test_foreign_thread_deadline_and_wake);
+	RUN(test_p_token_names_goroutine_code_only);
+	RUN(test_biased_misuse_trylock_and_unlock_elsewhere);
+	RUN(test_contention_among_one_ps_goroutines);
+	RUN(test_revocation_in_the_middle_of_biased_use);
 	return 0;
 }
 
@@ -372,5 +601,6 @@ int main(int argc, char **argv)
 	watchdog(60);
 	RUN(test_starvation_is_measured_in_virtual_time_in_simulation);
 	CHECK_EQ(run_with_procs_1_and_2(real_main, argc, argv), 0);
+	CHECK_EQ(goc__p_token(), 0); /* the thread that ran goc_main is no P's now */
 	return 0;
 }

@@ -10,7 +10,7 @@
  * All objects are plain structs: zero-initialised (or GOC_*_INIT) they are
  * ready to use, they need no destroy call, and they must not be copied once
  * used. Waiting goroutines are kept in a global table keyed by the object's
- * address (as Go's runtime does), so a goc_mutex is one 32-bit word.
+ * address (as Go's runtime does), so no object holds a queue.
  *
  * Misuse is reported, never silently absorbed: unlocking an unlocked mutex
  * returns GOC_EPERM, a waitgroup counter that would go negative returns
@@ -29,14 +29,22 @@ extern "C" {
 #endif
 
 /* ---- goc_mutex: mutual exclusion ----------------------------------------
- * Lock is one CAS when free. Contended, a locker spins briefly (only while
- * another worker may be running the holder), then parks. A waiter that has
- * waited over 1 ms switches the mutex to starvation mode: unlock then hands
- * the lock directly to the oldest waiter, so no waiter waits forever. */
+ * Lock is one atomic instruction when free, unlock one more. A mutex used
+ * only by goroutines of one worker (every mutex at GOC_PROCS=1, until a
+ * foreign thread or a blocking call touches it) is biased to that worker
+ * and locks with plain loads and stores; the first use from elsewhere
+ * switches it to the atomic mode for good, at a cost of about a
+ * microsecond (one membarrier). Contended, a locker spins briefly (only
+ * while another worker may be running the holder), then parks. A waiter
+ * that has waited over 1 ms switches the mutex to starvation mode: unlock
+ * then hands the lock directly to the oldest waiter, so no waiter waits
+ * forever. */
 typedef struct goc_mutex {
 	_Atomic uint32_t state;  /* private: locked, woken, starving, waiter count */
+	_Atomic uint32_t bias;   /* private: the worker it is biased to, or the mode */
+	_Atomic uint32_t held;   /* private: locked, while biased */
 } goc_mutex;
-#define GOC_MUTEX_INIT {0}
+#define GOC_MUTEX_INIT {0, 0, 0}
 
 /* Lock m, parking until it is free. 0, or GOC_EINVAL for NULL. */
 int goc_mutex_lock(goc_mutex *m);

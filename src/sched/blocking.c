@@ -26,6 +26,7 @@ bool goc__blocking_enter(void)
 	GOC__TRACE(GOC__EV_BLOCKING_ENTER, g, 0);
 	m->oldp = p;
 	m->p = NULL;
+	goc__tls_ptoken = 0;
 	m->oldsysword = (++p->sysgen << 2) | SYS_BLOCKING;
 	atomic_fetch_add(&goc__s.nmblocking, 1);
 	atomic_store_explicit(&p->sysword, m->oldsysword, memory_order_release);
@@ -49,6 +50,7 @@ void goc__blocking_exit(void)
 	if (atomic_compare_exchange_strong_explicit(&p->sysword, &expect, (expect & ~(uint64_t)3) | SYS_RUNNING,
 	                                            memory_order_acq_rel, memory_order_relaxed)) {
 		m->p = p;
+		goc__ptoken_refresh(m);
 		atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
 		return;
 	}
@@ -58,6 +60,7 @@ void goc__blocking_exit(void)
 	goc__lock_release(&goc__s.lock);
 	if (np) {
 		goc__acquirep(m, np);
+		goc__ptoken_refresh(m);
 		atomic_store_explicit(&g->status, G_RUNNING, memory_order_relaxed);
 		return;
 	}

@@ -44,6 +44,12 @@
 goc__sched goc__s;
 _Atomic int goc__tracing;
 static __thread goc__m *tls_m;
+__thread uint32_t goc__tls_ptoken; /* internal.h, goc__p_token */
+
+void goc__ptoken_refresh(goc__m *m)
+{
+	goc__tls_ptoken = m && m->p ? (uint32_t)(m->p->id + 1) << 2 : 0;
+}
 
 /* Not inlined and not cached: a goroutine may resume on another thread. */
 GOC__NOINLINE goc__m *goc__getm(void)
@@ -484,6 +490,7 @@ static void after_switch(goc__m *m, goc__g *g);
 
 void goc__resumed(goc__m *m)
 {
+	goc__ptoken_refresh(m);
 	goc__g *prev = m->handoff;
 	if (prev) {
 		after_switch(m, prev);
@@ -1070,6 +1077,7 @@ static void execute(goc__m *m, goc__g *g)
 		bind_stack(m, g);
 	run_next(m, g);
 	goc__switch_to_g(m, g);
+	goc__tls_ptoken = 0; /* scheduler code is no P's goroutine code */
 	/* Back on g0 from the last G of a chain of hand-offs: m->curg. */
 	g = m->curg;
 	m->curg = NULL;

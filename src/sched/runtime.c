@@ -194,6 +194,7 @@ static int runtime_start_locked(void)
 	int rc = goc__os_poll_init();
 	if (rc)
 		return rc;
+	goc__membarrier_register(); /* before the workers exist (cheaper) */
 	/* allp has room for every P there may ever be, so growing never moves
 	 * it under readers; Ps are created on demand and live until stop. */
 	goc__s.allp = calloc(GOC__MAXPROCS, sizeof *goc__s.allp);

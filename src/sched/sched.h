@@ -275,6 +275,7 @@ extern goc__sched goc__s;
 
 /* proc.c */
 goc__m *goc__getm(void);
+void goc__ptoken_refresh(goc__m *m); /* goc__tls_ptoken from m->p (internal.h) */
 int64_t goc__coarse_clock_tick(void);  /* refresh goc__s.coarse_clock */
 goc__p *goc__m_take_nextp(goc__m *m);  /* the P startm handed m (sched.lock) */
 void goc__setm(goc__m *m);

@@ -1,5 +1,10 @@
 /* mutex.c - goc_mutex: Go's sync.Mutex, with deadlines and misuse checks.
  *
+ * Two modes. A mutex starts biased to the P of its first locker, which then
+ * locks and unlocks it with plain loads and stores; anyone else switches it
+ * to the atomic mode for good ("biased mode", at the end of this file).
+ * Most of this file is the atomic mode, Go's mutex:
+ *
  * state (one atomic word):
  *   LOCKED    the mutex is held (bit 0)
  *   WOKEN     a locker is awake (spinning, or just woken) and will retry, so
@@ -84,15 +89,10 @@ static int lock_slow(goc_mutex *m, int64_t deadline, bool owe_handoff);
 static int unlock_slow(goc_mutex *m, uint32_t s);
 static bool handoff(goc_mutex *m, bool keep_if_none);
 
-int goc_mutex_lock(goc_mutex *m)
-{
-	return goc_mutex_lock_until(m, GOC__NO_DEADLINE);
-}
+/* ---- atomic mode: fast paths --------------------------------------------- */
 
-int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
+static int lock_atomic(goc_mutex *m, int64_t deadline)
 {
-	if (GOC__UNLIKELY(!m))
-		return GOC_EINVAL;
 	if (GOC__LIKELY(set_locked(m))) {
 		if (GOC__LIKELY(!(atomic_load_explicit(&m->state, memory_order_relaxed) & M_STARVING)))
 			return 0;
@@ -101,10 +101,8 @@ int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
 	return lock_slow(m, deadline, false);
 }
 
-int goc_mutex_trylock(goc_mutex *m)
+static int trylock_atomic(goc_mutex *m)
 {
-	if (GOC__UNLIKELY(!m))
-		return GOC_EINVAL;
 	if (!set_locked(m))
 		return GOC_EAGAIN;
 	if (GOC__LIKELY(!(atomic_load_explicit(&m->state, memory_order_relaxed) & M_STARVING)))
@@ -113,10 +111,8 @@ int goc_mutex_trylock(goc_mutex *m)
 	return handoff(m, true) ? GOC_EAGAIN : 0;
 }
 
-int goc_mutex_unlock(goc_mutex *m)
+static int unlock_atomic(goc_mutex *m)
 {
-	if (GOC__UNLIKELY(!m))
-		return GOC_EINVAL;
 	/* One `lock btr` on x86; a clear bit stays clear: nothing written. */
 	if (GOC__UNLIKELY(!(atomic_fetch_and_explicit(&m->state, ~M_LOCKED, memory_order_release) &
 	                    M_LOCKED)))
@@ -127,7 +123,7 @@ int goc_mutex_unlock(goc_mutex *m)
 	return unlock_slow(m, s);
 }
 
-/* ---- slow paths --------------------------------------------------------- */
+/* ---- atomic mode: slow paths ------------------------------------------- */
 
 /* Set the state to expr (computed from old) with a CAS loop; old is updated.
  * Used with the bucket lock held, so only LOCKED and WOKEN can move under us
@@ -322,4 +318,224 @@ static GOC__NOINLINE int unlock_slow(goc_mutex *m, uint32_t s)
 	if (waiters_of(s) != 0 && !(s & (M_LOCKED | M_WOKEN)))
 		wake_one(m);
 	return 0;
+}
+
+/* ---- biased mode ----------------------------------------------------------
+ *
+ * bias (one word besides state):
+ *   B_FRESH     never locked: the first locker picks the mode
+ *   B_REVOKED   atomic mode (everything above), for good
+ *   B_REVOKING  being switched to atomic mode, under the bucket lock
+ *   token       (P id + 1) << 2: biased to that P (goc__p_token)
+ *
+ * While biased, only code running as the bias P locks and unlocks, with a
+ * plain load and store of held (1 locked, 0 free) and a re-check of bias,
+ * with no atomic instruction: at GOC_PROCS=1, or for a mutex only one P
+ * uses, that is most locks. Two threads never run as one P at once, and a
+ * P moves between threads only through synchronising hand-offs, so the
+ * P's own accesses are in program order (a goroutine of the P finding held
+ * set is contention: it revokes, below, and queues in atomic mode).
+ *
+ * Anyone else (another P, a foreign thread, a goroutine inside
+ * goc_blocking, a holder that migrated and unlocks elsewhere) first
+ * revokes the bias, under the bucket lock: set B_REVOKING; if the caller is
+ * not the bias P itself, goc__membarrier(), after which the bias P has
+ * either finished any fast path it was in (its store to held is visible)
+ * or will see B_REVOKING at its re-check; then exchange held for H_RETIRED
+ * and convert: state = LOCKED if it was 1, else 0; then publish
+ * B_REVOKED (release). A fast path that stored to held and then saw bias
+ * change (it "diverted") waits for the bucket lock (the revoker holds it
+ * from B_REVOKING to B_REVOKED), then exchanges held for H_RETIRED itself:
+ * finding H_RETIRED means the revoker read its store (a locker was then
+ * converted to the holder, an unlocker had released), finding its own
+ * value means the revoker read the value before it (a locker does not hold
+ * the lock, an unlocker still does, in atomic mode). Only the bias P and
+ * the revoker ever write held, so one exchange decides.
+ *
+ * The price: a revocation by another thread costs a membarrier (about
+ * 1 us: an interrupt to each CPU running one of our threads), once per
+ * mutex. A program whose mutexes mostly end up shared would pay it for
+ * each, so biases stop being granted once cross-thread revocations pass
+ * GRANT_SLACK plus an eighth of the grants; a mutex created then starts
+ * in atomic mode. Without membarrier (old kernels, sandboxes) every mutex
+ * starts in atomic mode. */
+
+#define B_FRESH    0u
+#define B_REVOKED  1u
+#define B_REVOKING 2u
+#define B_TOKEN0   4u   /* tokens are >= this */
+#define H_RETIRED  2u
+#define GRANT_SLACK 1024
+
+static _Atomic int64_t bias_grants, bias_xrevokes;
+
+static bool bias_grantable(void)
+{
+	if (!goc__membarrier_register())
+		return false;
+	int64_t x = atomic_load_explicit(&bias_xrevokes, memory_order_relaxed);
+	int64_t g = atomic_load_explicit(&bias_grants, memory_order_relaxed);
+	return x <= GRANT_SLACK + g / 8;
+}
+
+/* The first lock of a fresh mutex: biased to the caller's P, or atomic.
+ * Returns the mode now in force. */
+static GOC__NOINLINE uint32_t choose_mode(goc_mutex *m)
+{
+	uint32_t tok = goc__p_token();
+	uint32_t want = tok && bias_grantable() ? tok : B_REVOKED;
+	uint32_t b = B_FRESH;
+	if (!atomic_compare_exchange_strong_explicit(&m->bias, &b, want, memory_order_acq_rel,
+	                                             memory_order_acquire))
+		return b;
+	if (want != B_REVOKED)
+		atomic_fetch_add_explicit(&bias_grants, 1, memory_order_relaxed);
+	return want;
+}
+
+/* Put m in atomic mode (see above). Returns when bias is B_REVOKED. */
+static GOC__NOINLINE void revoke(goc_mutex *m)
+{
+	goc__semroot *r = goc__semroot_of(m);
+	goc__semroot_lock(r);
+	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
+	if (b == B_FRESH &&
+	    atomic_compare_exchange_strong_explicit(&m->bias, &b, B_REVOKED, memory_order_acq_rel,
+	                                            memory_order_acquire)) {
+		goc__semroot_unlock(r);
+		return;
+	}
+	if (b >= B_TOKEN0) {
+		/* Only the bucket lock's holder moves bias off a token. */
+		atomic_store_explicit(&m->bias, B_REVOKING, memory_order_seq_cst);
+		if (b != goc__p_token()) {
+			goc__membarrier();
+			atomic_fetch_add_explicit(&bias_xrevokes, 1, memory_order_relaxed);
+		}
+		uint32_t h = atomic_exchange_explicit(&m->held, H_RETIRED, memory_order_acq_rel);
+		atomic_store_explicit(&m->state, h == 1 ? M_LOCKED : 0, memory_order_relaxed);
+		atomic_store_explicit(&m->bias, B_REVOKED, memory_order_release);
+	}
+	goc__semroot_unlock(r);
+}
+
+/* A fast path stored v to held, then found the bias gone: wait out the
+ * revoker and learn whether it read the store. */
+static GOC__NOINLINE bool revoker_read_store(goc_mutex *m)
+{
+	goc__semroot *r = goc__semroot_of(m);
+	goc__semroot_lock(r);
+	goc__semroot_unlock(r);
+	return atomic_exchange_explicit(&m->held, H_RETIRED, memory_order_acq_rel) == H_RETIRED;
+}
+
+/* The biased fast paths, inlined in the API. Each returns 1 done; 0 not
+ * tried (not biased to this P, or held / not held as needed); -1 stored to
+ * held and then found the bias gone (a revoker is at work: the slow path
+ * asks it what the store did). */
+static inline int bias_fast_lock(goc_mutex *m, uint32_t b)
+{
+	if (b < B_TOKEN0 || b != goc__p_token() ||
+	    atomic_load_explicit(&m->held, memory_order_relaxed) != 0)
+		return 0;
+	atomic_store_explicit(&m->held, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst); /* the CPU's fence: a revoker's membarrier */
+	return GOC__LIKELY(atomic_load_explicit(&m->bias, memory_order_acquire) == b) ? 1 : -1;
+}
+
+static inline int bias_fast_unlock(goc_mutex *m, uint32_t b)
+{
+	if (b < B_TOKEN0 || b != goc__p_token() ||
+	    atomic_load_explicit(&m->held, memory_order_relaxed) != 1)
+		return 0;
+	atomic_store_explicit(&m->held, 0, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst); /* as in bias_fast_lock */
+	return GOC__LIKELY(atomic_load_explicit(&m->bias, memory_order_relaxed) == b) ? 1 : -1;
+}
+
+/* Lock (try: without waiting) when the mode was not atomic at the API's
+ * look; fast is what bias_fast_lock said. */
+static GOC__NOINLINE int lock_biased(goc_mutex *m, uint32_t b, int fast, int64_t deadline,
+                                     bool try)
+{
+	if (fast == 0 && b == B_FRESH) {
+		b = choose_mode(m);
+		fast = bias_fast_lock(m, b);
+		if (fast > 0)
+			return 0;
+	}
+	if (fast < 0) {
+		if (revoker_read_store(m))
+			return 0; /* converted to the holder */
+	} else if (try && b >= B_TOKEN0 && atomic_load_explicit(&m->held, memory_order_acquire) == 1 &&
+	           atomic_load_explicit(&m->bias, memory_order_relaxed) == b && b == goc__p_token()) {
+		return GOC_EAGAIN; /* held by a goroutine of this P: no need to revoke */
+	} else {
+		revoke(m); /* another P's, contention on ours, or a revocation under way */
+	}
+	return try ? trylock_atomic(m) : lock_atomic(m, deadline);
+}
+
+static GOC__NOINLINE int unlock_biased(goc_mutex *m, uint32_t b, int fast)
+{
+	if (fast < 0) {
+		if (revoker_read_store(m))
+			return 0; /* it saw the lock free */
+	} else if (b == B_FRESH) {
+		return GOC_EPERM; /* never locked */
+	} else if (b >= B_TOKEN0 && atomic_load_explicit(&m->held, memory_order_acquire) == 0 &&
+	           atomic_load_explicit(&m->bias, memory_order_relaxed) == b && b == goc__p_token()) {
+		return GOC_EPERM; /* ours and not locked (a revoker would have retired held) */
+	} else {
+		/* A holder that moved to another P, an unlock of an unlocked
+		 * mutex, or a revocation under way: the atomic state decides. */
+		revoke(m);
+	}
+	return unlock_atomic(m);
+}
+
+/* ---- the API --------------------------------------------------------------- */
+
+int goc_mutex_lock(goc_mutex *m)
+{
+	return goc_mutex_lock_until(m, GOC__NO_DEADLINE);
+}
+
+int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
+{
+	if (GOC__UNLIKELY(!m))
+		return GOC_EINVAL;
+	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
+	if (GOC__LIKELY(b == B_REVOKED))
+		return lock_atomic(m, deadline);
+	int fast = bias_fast_lock(m, b);
+	if (GOC__LIKELY(fast > 0))
+		return 0;
+	return lock_biased(m, b, fast, deadline, false);
+}
+
+int goc_mutex_trylock(goc_mutex *m)
+{
+	if (GOC__UNLIKELY(!m))
+		return GOC_EINVAL;
+	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
+	if (GOC__LIKELY(b == B_REVOKED))
+		return trylock_atomic(m);
+	int fast = bias_fast_lock(m, b);
+	if (GOC__LIKELY(fast > 0))
+		return 0;
+	return lock_biased(m, b, fast, GOC__NO_DEADLINE, true);
+}
+
+int goc_mutex_unlock(goc_mutex *m)
+{
+	if (GOC__UNLIKELY(!m))
+		return GOC_EINVAL;
+	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
+	if (GOC__LIKELY(b == B_REVOKED))
+		return unlock_atomic(m);
+	int fast = bias_fast_unlock(m, b);
+	if (GOC__LIKELY(fast > 0))
+		return 0;
+	return unlock_biased(m, b, fast);
 }

@@ -2,7 +2,7 @@
  *
  * Like Go's sema.go, the goroutines waiting on a sync object do not live in
  * the object: they queue in one global table of buckets, hashed by the
- * object's address. So goc_mutex is one word, every sync type is statically
+ * object's address. So no sync object holds a queue, every one is statically
  * initialisable (all zeros), and no object ever needs a destroy call.
  *
  * A bucket (goc__semroot) holds a short list of queue heads, one per key
