@@ -162,6 +162,54 @@ static void acquire_with_ctx(void *arg)
 	atomic_store(&ctx_result, goc_sema_acquire_ctx(&cs, ctx, 3));
 }
 
+/* The deadline forms: go_until waits for a slot until its deadline,
+ * wait_until gives up while a task still runs and leaves the group (and
+ * its context) usable, and a task failing with GOC_ETIMEDOUT is told apart
+ * from the deadline. */
+static goc_chan *release_task;
+
+static int block_until_released(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(goc_recv(release_task, NULL), 0);
+	return GOC_ETIMEDOUT; /* a subtask's own timeout */
+}
+
+static void test_deadline_forms(void)
+{
+	CHECK_EQ(goc_errgroup_wait_until(NULL, 0, NULL), GOC_EINVAL);
+	CHECK_EQ(goc_errgroup_go_until(NULL, succeed, NULL, 0), GOC_EINVAL);
+
+	release_task = goc_chan_make(0, 0);
+	goc_errgroup g;
+	CHECK_EQ(goc_errgroup_init_ctx(&g, NULL), 0);
+	CHECK_EQ(goc_errgroup_set_limit(&g, 1), 0);
+	CHECK_EQ(goc_errgroup_go_until(&g, block_until_released, NULL, GOC_NO_DEADLINE), 0);
+
+	int64_t t0 = now_ns();
+	CHECK_EQ(goc_errgroup_go_until(&g, succeed, NULL, t0 + MS(10)), GOC_ETIMEDOUT);
+	CHECK(now_ns() - t0 >= MS(10));
+	CHECK_EQ(goc_errgroup_go_until(&g, succeed, NULL, t0 - 1), GOC_ETIMEDOUT); /* past: a try */
+
+	int err = 12345;
+	t0 = now_ns();
+	CHECK_EQ(goc_errgroup_wait_until(&g, t0 + MS(10), &err), GOC_ETIMEDOUT);
+	CHECK(now_ns() - t0 >= MS(10));
+	CHECK_EQ(err, 12345);                                   /* not written */
+	CHECK(goc_errgroup_ctx(&g) != NULL);                    /* still the group's */
+	CHECK_EQ(goc_ctx_err(goc_errgroup_ctx(&g)), 0);          /* and not cancelled */
+
+	CHECK_EQ(goc_send(release_task, NULL), 0);               /* the slot frees ... */
+	atomic_store(&ran, 0);
+	CHECK_EQ(goc_errgroup_go_until(&g, succeed, NULL, now_ns() + GOC_SEC(10)), 0);
+	CHECK_EQ(goc_errgroup_wait_until(&g, now_ns() + GOC_SEC(10), &err), 0);
+	CHECK_EQ(err, GOC_ETIMEDOUT);                           /* the task's own */
+	CHECK_EQ(atomic_load(&ran), 1);
+	CHECK(goc_errgroup_ctx(&g) == NULL);                    /* released */
+	CHECK_EQ(goc_errgroup_wait_until(&g, 0, NULL), 0);       /* again: nothing runs */
+	goc_chan_release(release_task);
+}
+
 static void test_sema_acquire_ctx_cancel_and_grant(void)
 {
 	goc_ctx *ctx = goc_ctx_with_cancel(goc_ctx_background());
@@ -248,6 +296,7 @@ static int real_main(int argc, char **argv)
 	RUN(test_parent_cancellation_reaches_the_group);
 	RUN(test_limit_bounds_concurrent_goroutines);
 	RUN(test_try_go_and_set_limit_while_busy);
+	RUN(test_deadline_forms);
 	RUN(test_sema_acquire_ctx_cancel_and_grant);
 	RUN(test_sema_ctx_cancellations_racing_with_grants);
 	return 0;

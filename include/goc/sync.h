@@ -187,11 +187,21 @@ int goc_errgroup_set_limit(goc_errgroup *g, int n);
  * is set. A non-zero result of fn is the group's error if it is the first.
  * 0, GOC_EINVAL, or the spawn's error (GOC_ENOMEM). */
 int goc_errgroup_go(goc_errgroup *g, int (*fn)(void *arg), void *arg);
+/* As go, giving up at deadline while waiting for a slot: GOC_ETIMEDOUT
+ * (fn not started). */
+int goc_errgroup_go_until(goc_errgroup *g, int (*fn)(void *arg), void *arg, int64_t deadline);
 /* As go, but only if a slot is free now: 0 or GOC_EAGAIN. */
 int goc_errgroup_try_go(goc_errgroup *g, int (*fn)(void *arg), void *arg);
 /* Wait for every goroutine started by go; then cancel and release the
  * group's context. Returns the first error, or 0. */
 int goc_errgroup_wait(goc_errgroup *g);
+/* As wait, giving up at deadline. 0 once every goroutine has finished
+ * (then as wait: the context is cancelled and released, and the first
+ * error, or 0, is stored in *first_err unless it is NULL); GOC_ETIMEDOUT
+ * if some still run at deadline, leaving the group and its context as
+ * they were (wait again later); GOC_EINVAL for a NULL group. The error
+ * comes back apart because a subtask may fail with GOC_ETIMEDOUT too. */
+int goc_errgroup_wait_until(goc_errgroup *g, int64_t deadline, int *first_err);
 
 #ifdef __cplusplus
 }

@@ -92,10 +92,15 @@ static int spawn(goc_errgroup *g, int (*fn)(void *), void *arg)
 
 int goc_errgroup_go(goc_errgroup *g, int (*fn)(void *arg), void *arg)
 {
+	return goc_errgroup_go_until(g, fn, arg, GOC__NO_DEADLINE);
+}
+
+int goc_errgroup_go_until(goc_errgroup *g, int (*fn)(void *arg), void *arg, int64_t deadline)
+{
 	if (!g || !fn)
 		return GOC_EINVAL;
 	if (g->limit.size > 0) {
-		int err = goc_sema_acquire(&g->limit, 1);
+		int err = goc_sema_acquire_until(&g->limit, 1, deadline);
 		if (err)
 			return err;
 	}
@@ -111,17 +116,35 @@ int goc_errgroup_try_go(goc_errgroup *g, int (*fn)(void *arg), void *arg)
 	return spawn(g, fn, arg);
 }
 
-int goc_errgroup_wait(goc_errgroup *g)
+/* Every goroutine has finished: cancel and release the group's context
+ * (once: a later wait finds it gone) and return the first error. */
+static int finish(goc_errgroup *g)
 {
-	if (!g)
-		return GOC_EINVAL;
-	int err = goc_waitgroup_wait(&g->wg);
-	if (err)
-		return err;
 	if (g->ctx) {
 		goc_ctx_cancel(g->ctx);
 		goc_ctx_release(g->ctx);
 		g->ctx = NULL;
 	}
 	return atomic_load_explicit(&g->err, memory_order_acquire);
+}
+
+int goc_errgroup_wait(goc_errgroup *g)
+{
+	if (!g)
+		return GOC_EINVAL;
+	int err = goc_waitgroup_wait(&g->wg);
+	return err ? err : finish(g);
+}
+
+int goc_errgroup_wait_until(goc_errgroup *g, int64_t deadline, int *first_err)
+{
+	if (!g)
+		return GOC_EINVAL;
+	int err = goc_waitgroup_wait_until(&g->wg, deadline);
+	if (err)
+		return err; /* GOC_ETIMEDOUT: the group and its context untouched */
+	int first = finish(g);
+	if (first_err)
+		*first_err = first;
+	return 0;
 }
