@@ -453,6 +453,16 @@ static inline int bias_fast_unlock(goc_mutex *m, uint32_t b)
 	return GOC__LIKELY(atomic_load_explicit(&m->bias, memory_order_relaxed) == b) ? 1 : -1;
 }
 
+/* m is biased to this P and held reads h. Only this P writes held while
+ * the bias lasts, and a revoker retires it (a value no caller asks for)
+ * before anything else can change, so the answer holds. */
+static bool biased_here_and(goc_mutex *m, uint32_t b, uint32_t h)
+{
+	return b >= B_TOKEN0 && b == goc__p_token() &&
+	       atomic_load_explicit(&m->held, memory_order_acquire) == h &&
+	       atomic_load_explicit(&m->bias, memory_order_relaxed) == b;
+}
+
 /* Lock (try: without waiting) when the mode was not atomic at the API's
  * look; fast is what bias_fast_lock said. */
 static GOC__NOINLINE int lock_biased(goc_mutex *m, uint32_t b, int fast, int64_t deadline,
@@ -467,8 +477,7 @@ static GOC__NOINLINE int lock_biased(goc_mutex *m, uint32_t b, int fast, int64_t
 	if (fast < 0) {
 		if (revoker_read_store(m))
 			return 0; /* converted to the holder */
-	} else if (try && b >= B_TOKEN0 && atomic_load_explicit(&m->held, memory_order_acquire) == 1 &&
-	           atomic_load_explicit(&m->bias, memory_order_relaxed) == b && b == goc__p_token()) {
+	} else if (try && biased_here_and(m, b, 1)) {
 		return GOC_EAGAIN; /* held by a goroutine of this P: no need to revoke */
 	} else {
 		revoke(m); /* another P's, contention on ours, or a revocation under way */
@@ -483,9 +492,8 @@ static GOC__NOINLINE int unlock_biased(goc_mutex *m, uint32_t b, int fast)
 			return 0; /* it saw the lock free */
 	} else if (b == B_FRESH) {
 		return GOC_EPERM; /* never locked */
-	} else if (b >= B_TOKEN0 && atomic_load_explicit(&m->held, memory_order_acquire) == 0 &&
-	           atomic_load_explicit(&m->bias, memory_order_relaxed) == b && b == goc__p_token()) {
-		return GOC_EPERM; /* ours and not locked (a revoker would have retired held) */
+	} else if (biased_here_and(m, b, 0)) {
+		return GOC_EPERM; /* ours, and not locked */
 	} else {
 		/* A holder that moved to another P, an unlock of an unlocked
 		 * mutex, or a revocation under way: the atomic state decides. */
