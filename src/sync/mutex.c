@@ -509,30 +509,28 @@ int goc_mutex_lock(goc_mutex *m)
 	return goc_mutex_lock_until(m, GOC__NO_DEADLINE);
 }
 
-int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
+/* lock_until and trylock (try: a constant once inlined). */
+static inline int lock_api(goc_mutex *m, int64_t deadline, bool try)
 {
 	if (GOC__UNLIKELY(!m))
 		return GOC_EINVAL;
 	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
 	if (GOC__LIKELY(b == B_REVOKED))
-		return lock_atomic(m, deadline);
+		return try ? trylock_atomic(m) : lock_atomic(m, deadline);
 	int fast = bias_fast_lock(m, b);
 	if (GOC__LIKELY(fast > 0))
 		return 0;
-	return lock_biased(m, b, fast, deadline, false);
+	return lock_biased(m, b, fast, deadline, try);
+}
+
+int goc_mutex_lock_until(goc_mutex *m, int64_t deadline)
+{
+	return lock_api(m, deadline, false);
 }
 
 int goc_mutex_trylock(goc_mutex *m)
 {
-	if (GOC__UNLIKELY(!m))
-		return GOC_EINVAL;
-	uint32_t b = atomic_load_explicit(&m->bias, memory_order_acquire);
-	if (GOC__LIKELY(b == B_REVOKED))
-		return trylock_atomic(m);
-	int fast = bias_fast_lock(m, b);
-	if (GOC__LIKELY(fast > 0))
-		return 0;
-	return lock_biased(m, b, fast, GOC__NO_DEADLINE, true);
+	return lock_api(m, GOC__NO_DEADLINE, true);
 }
 
 int goc_mutex_unlock(goc_mutex *m)
