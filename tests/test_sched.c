@@ -309,6 +309,46 @@ static void test_procs_query_and_resize(void)
 	test_each_goroutine_runs_exactly_once();
 }
 
+/* ---- a readied goroutine left in a busy worker's runnext slot --------
+ * A channel hand-off puts the receiver in the sender's runnext slot; if the
+ * sender then computes without ever parking, only another worker stealing
+ * that slot can run the receiver (proc.c steals it, after a grace period,
+ * runq.c). With two workers the sender below spins until the receiver has
+ * run: without the steal it would spin forever (the watchdog fails it). */
+static goc_chan *slot_ch;
+static _Atomic int slot_ran, slot_waiting;
+
+static void slot_receiver(void *arg)
+{
+	(void)arg;
+	atomic_store(&slot_waiting, 1);
+	CHECK_EQ(goc_recv(slot_ch, NULL), 0);
+	atomic_store(&slot_ran, 1);
+	goc_waitgroup_done(&wg);
+}
+
+static void test_runnext_of_a_busy_worker_is_stolen(void)
+{
+	int prev = goc_procs(2);
+	for (int round = 0; round < 20; round++) {
+		slot_ch = goc_chan_make(0, 0);
+		atomic_store(&slot_ran, 0);
+		atomic_store(&slot_waiting, 0);
+		goc_waitgroup_add(&wg, 1);
+		CHECK_EQ(goc_go(slot_receiver, NULL), 0);
+		while (!atomic_load(&slot_waiting))
+			goc_yield();
+		CHECK_EQ(goc_send(slot_ch, NULL), 0); /* readies it here, usually */
+		int64_t give_up = goc_now() + GOC_SEC(20);
+		while (!atomic_load(&slot_ran) && goc_now() < give_up)
+			; /* compute: never park, never yield */
+		CHECK(atomic_load(&slot_ran));
+		CHECK_EQ(goc_waitgroup_wait(&wg), 0);
+		goc_chan_release(slot_ch);
+	}
+	goc_procs(prev);
+}
+
 static int real_main(int argc, char **argv)
 {
 	(void)argc;
@@ -323,6 +363,7 @@ static int real_main(int argc, char **argv)
 	RUN(test_foreign_thread_spawns_and_waits);
 	RUN(test_blocking_call_does_not_stall_other_goroutines);
 	RUN(test_procs_query_and_resize);
+	RUN(test_runnext_of_a_busy_worker_is_stolen);
 	return 7;
 }
 
