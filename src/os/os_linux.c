@@ -1,6 +1,6 @@
 /* os_linux.c - the few OS services the runtime needs on Linux: the monotonic
- * clock, futexes, the CPU count and asymmetric fences. Other systems get their own file behind
- * the same declarations (src/internal.h, "os"). */
+ * clock, futexes, the CPU count and asymmetric fences. Other systems get
+ * their own file behind the same declarations (src/internal.h, "os"). */
 #define _GNU_SOURCE
 #include "../internal.h"
 
