@@ -32,9 +32,9 @@
  * empty ring leaves it nothing to move, so the order of runnable Gs - and
  * the seed's choice among them - depends on nothing but the program. */
 #include "sched.h"
+#include "sim.h"
 
 #include <time.h>
-#include "sim.h"
 
 static bool runq_put_slow(goc__p *p, goc__g *g, uint32_t h, uint32_t t);
 
@@ -159,7 +159,6 @@ bool goc__runq_empty(goc__p *p)
 /* Steal half of victim's ring into p's (p's ring is empty: we only steal
  * when idle). Returns one G to run now; the rest are queued on p. With
  * steal_next and an empty ring, its runnext G instead. */
-
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool steal_next)
 {
 	for (;;) {

@@ -116,26 +116,6 @@ int goc_errgroup_try_go(goc_errgroup *g, int (*fn)(void *arg), void *arg)
 	return spawn(g, fn, arg);
 }
 
-/* Every goroutine has finished: cancel and release the group's context
- * (once: a later wait finds it gone) and return the first error. */
-static int finish(goc_errgroup *g)
-{
-	if (g->ctx) {
-		goc_ctx_cancel(g->ctx);
-		goc_ctx_release(g->ctx);
-		g->ctx = NULL;
-	}
-	return atomic_load_explicit(&g->err, memory_order_acquire);
-}
-
-int goc_errgroup_wait(goc_errgroup *g)
-{
-	if (!g)
-		return GOC_EINVAL;
-	int err = goc_waitgroup_wait(&g->wg);
-	return err ? err : finish(g);
-}
-
 int goc_errgroup_wait_until(goc_errgroup *g, int64_t deadline, int *first_err)
 {
 	if (!g)
@@ -143,8 +123,21 @@ int goc_errgroup_wait_until(goc_errgroup *g, int64_t deadline, int *first_err)
 	int err = goc_waitgroup_wait_until(&g->wg, deadline);
 	if (err)
 		return err; /* GOC_ETIMEDOUT: the group and its context untouched */
-	int first = finish(g);
+	/* Every goroutine has finished: cancel and release the group's
+	 * context (once: a later wait finds it gone). */
+	if (g->ctx) {
+		goc_ctx_cancel(g->ctx);
+		goc_ctx_release(g->ctx);
+		g->ctx = NULL;
+	}
 	if (first_err)
-		*first_err = first;
+		*first_err = atomic_load_explicit(&g->err, memory_order_acquire);
 	return 0;
+}
+
+int goc_errgroup_wait(goc_errgroup *g)
+{
+	int first = 0;
+	int err = goc_errgroup_wait_until(g, GOC__NO_DEADLINE, &first);
+	return err ? err : first;
 }

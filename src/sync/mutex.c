@@ -479,7 +479,7 @@ static GOC__NOINLINE int lock_biased(goc_mutex *m, uint32_t b, int fast, int64_t
 			return 0; /* converted to the holder */
 	} else if (try && biased_here_and(m, b, 1)) {
 		return GOC_EAGAIN; /* held by a goroutine of this P: no need to revoke */
-	} else {
+	} else if (b != B_REVOKED) { /* (choose_mode may have picked atomic) */
 		revoke(m); /* another P's, contention on ours, or a revocation under way */
 	}
 	return try ? trylock_atomic(m) : lock_atomic(m, deadline);
