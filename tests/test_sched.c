@@ -312,9 +312,10 @@ static void test_procs_query_and_resize(void)
 /* ---- a readied goroutine left in a busy worker's runnext slot --------
  * A channel hand-off puts the receiver in the sender's runnext slot; if the
  * sender then computes without ever parking, only another worker stealing
- * that slot can run the receiver (proc.c steals it, after a grace period,
- * runq.c). With two workers the sender below spins until the receiver has
- * run: without the steal it would spin forever (the watchdog fails it). */
+ * that slot can run the receiver (goc__runq_steal in runq.c, after its
+ * grace period). With two workers the sender below spins until the
+ * receiver has run: without the steal it would spin until its 20 s bound
+ * and fail. */
 static goc_chan *slot_ch;
 static _Atomic int slot_ran, slot_waiting;
 
